@@ -1,0 +1,3 @@
+"""lmtriage: a terminal console for ListManager MailStream blocks."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,71 @@
+"""The ``lmtriage`` command: the console by default, or a headless subcommand.
+
+Every failure the user can act on is an :class:`~tui.errors.LmError`; it is printed as one line
+on stderr with a nonzero exit status. Nothing else escapes as a traceback unless
+``LMTRIAGE_DEBUG`` is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from tui import __version__
+from tui.commands import COMMAND_MODULES
+from tui.commands.common import add_common_options
+from tui.errors import LmError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="lmtriage",
+        description="Find out why a ListManager MailStream is blocked, and fix it.",
+    )
+    parser.add_argument("--version", action="version", version=f"lmtriage {__version__}")
+    add_common_options(parser, top_level=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(name)
+        module.register(sub)
+    return parser
+
+
+def run_console(args: argparse.Namespace) -> int:
+    """Open the Textual console (imported lazily: the CLI must not need a terminal)."""
+    from tui.ui.run import run_console as _run
+
+    return _run(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, run the command, and turn known failures into one line on stderr."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run = getattr(args, "run", None) or run_console
+    try:
+        return int(run(args) or 0)
+    except LmError as err:
+        print(f"lmtriage: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("lmtriage: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # Output piped into `head` and closed early: not an error worth a traceback.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0
+    except Exception as err:  # noqa: BLE001 - the last line of defence against tracebacks
+        if os.environ.get("LMTRIAGE_DEBUG"):
+            raise
+        from tui.db.errors import describe_exception
+
+        print(f"lmtriage: error: {describe_exception(err)}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""``lmtriage blocks``: blocked domains and blocked IP pairs, with their latest evidence."""
+
+from __future__ import annotations
+
+import argparse
+
+from tui.commands.common import (
+    add_common_options,
+    add_format_option,
+    add_stream_option,
+    add_window_option,
+    open_core,
+    window_of,
+)
+from tui.commands.output import emit
+from tui.db.queries import SORT_COLUMNS, BlockFilter, find_stream, iter_blocks
+from tui.db.records import KINDS
+
+COLUMNS = [
+    "kind",
+    "stream",
+    "domain",
+    "ip",
+    "blocking_mx",
+    "blocked_since",
+    "next_retry",
+    "attempts",
+    "latest_reply",
+]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``blocks`` parser."""
+    p = sub.add_parser(
+        "blocks", help="list blocked domains and blocked IP pairs", description=__doc__
+    )
+    add_common_options(p)
+    p.add_argument(
+        "--kind", choices=("domain", "ip", "all"), default="all", help="which blocks (default all)"
+    )
+    add_stream_option(p)
+    p.add_argument("--domain", help="only blocks of this receiving domain")
+    p.add_argument("--filter", metavar="TEXT", help="substring of domain, IP, MX or description")
+    sorts = sorted({s for cols in SORT_COLUMNS.values() for s in cols})
+    p.add_argument("--sort", choices=sorts, default="domain", help="sort column (default domain)")
+    p.add_argument("--desc", action="store_true", help="sort descending")
+    p.add_argument("--limit", type=int, default=None, help="at most N blocks of each kind")
+    add_window_option(p)
+    add_format_option(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """List the blocks."""
+    core = open_core(args)
+    window = window_of(args, core)
+    since = core.now() - window
+    blocks = []
+    with core.connect() as conn:
+        stream_id = find_stream(core.schema, conn, args.stream).id if args.stream else None
+        kinds = KINDS if args.kind == "all" else (args.kind,)
+        for kind in kinds:
+            sort = args.sort if args.sort in SORT_COLUMNS[kind] else "domain"
+            filt = BlockFilter(
+                kind,
+                stream_id=stream_id,
+                domain=args.domain,
+                text=args.filter,
+                sort=sort,
+                descending=args.desc,
+            )
+            blocks += list(iter_blocks(core.schema, conn, filt, since=since, limit=args.limit))
+    records = [b.to_json() for b in blocks]
+    for record, block in zip(records, blocks, strict=True):
+        record["next_retry"] = (
+            block.next_retry
+            if block.next_retry
+            else ("Permanent" if args.format != "json" else None)
+        )
+    emit(
+        records,
+        args.format,
+        COLUMNS,
+        headers=[
+            "KIND",
+            "STREAM",
+            "DOMAIN",
+            "IP",
+            "BLOCKING MX",
+            "SINCE",
+            "NEXT RETRY",
+            "ATTEMPTS",
+            "LATEST REPLY",
+        ],
+        max_width={"latest_reply": 60, "domain": 40, "stream": 16},
+        empty_message="no blocks",
+    )
+    return 0

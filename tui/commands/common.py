@@ -1,0 +1,101 @@
+"""Options shared by the subcommands, and the one place their values are read."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+
+from tui.commands.output import FORMATS
+
+
+def add_common_options(parser: argparse.ArgumentParser, *, top_level: bool = False) -> None:
+    """``--db``, ``--config`` and ``--read-only``, accepted before or after the subcommand.
+
+    On subparsers the defaults are suppressed so a value given before the subcommand is not
+    overwritten by the subparser's default.
+    """
+    default = None if top_level else argparse.SUPPRESS
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        default=default,
+        help="database URL (else $LMTRIAGE_DB, else the config file, else the demo database)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=default,
+        help="config file (else $LMTRIAGE_CONFIG, else ~/.config/lmtriage/config.toml)",
+    )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        default=False if top_level else argparse.SUPPRESS,
+        help="never write to the database (release and undo are disabled)",
+    )
+
+
+def add_format_option(
+    parser: argparse.ArgumentParser, choices: tuple[str, ...] = FORMATS, default: str = "table"
+) -> None:
+    """``--format`` with the given choices."""
+    parser.add_argument(
+        "--format", choices=choices, default=default, help=f"output format (default {default})"
+    )
+
+
+def open_core(args: argparse.Namespace, *, build_demo: bool = True):  # noqa: ANN201 - Core
+    """Open the database named by the arguments; config warnings go to stderr."""
+    import sys
+
+    from tui.config import load_config
+    from tui.core import open_core as _open
+
+    config = load_config(
+        db=getattr(args, "db", None),
+        config=getattr(args, "config", None),
+        read_only=bool(getattr(args, "read_only", False)),
+    )
+    for warning in config.warnings:
+        print(f"lmtriage: warning: {warning}", file=sys.stderr)
+    return _open(config, build_demo=build_demo)
+
+
+def add_stream_option(
+    parser: argparse.ArgumentParser, help_text: str = "only this MailStream (name or id)"
+) -> None:
+    """``--stream NAME``."""
+    parser.add_argument("--stream", metavar="NAME", help=help_text)
+
+
+def add_window_option(parser: argparse.ArgumentParser, *, flag: str = "--window") -> None:
+    """``--window 7d``: how far back attempts count (default: the config's [ui] window)."""
+    parser.add_argument(
+        flag,
+        metavar="DURATION",
+        dest="window",
+        help="how far back to read attempts, e.g. 7d, 12h (default: config, 7d)",
+    )
+
+
+def window_of(args: argparse.Namespace, core) -> timedelta:  # noqa: ANN001
+    """The evidence window from ``--window``/``--since`` or the config."""
+    from tui.config import parse_duration
+
+    value = getattr(args, "window", None)
+    return parse_duration(value, "--since/--window") if value else core.config.window
+
+
+def confirm(question: str) -> bool:
+    """Ask on the terminal; refuse (raise) when there is none."""
+    import sys
+
+    from tui.errors import LmError
+
+    if not sys.stdin.isatty():
+        raise LmError("refusing to write without --yes: there is no terminal to confirm on")
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")

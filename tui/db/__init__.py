@@ -1,0 +1,1 @@
+"""The data layer: schema model, discovery, queries, release and audit. No Textual here."""

@@ -1,0 +1,450 @@
+"""The audit store: who released what, when, from where, with a full copy of every row.
+
+By default a SQLite file in the XDG state directory, so lmtriage never adds a table to the
+ListManager database unless the config asks for it (``[audit] in_database = true``). Each
+write to ListManager is bracketed by an event: recorded as ``pending`` with the rows about to
+change *before* the ListManager transaction commits, then marked ``committed`` or ``failed``.
+A crash in between leaves a ``pending`` event, never an unrecorded change.
+"""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import json
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tui.errors import DatabaseError
+
+PENDING, COMMITTED, FAILED = "pending", "committed", "failed"
+
+
+# --------------------------------------------------------------------------- row encoding
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"$dt": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"$dec": str(value)}
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"$b64": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, uuid.UUID):
+        return {"$uuid": str(value)}
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict) and len(value) == 1:
+        ((tag, raw),) = value.items()
+        if tag == "$dt":
+            return datetime.fromisoformat(raw)
+        if tag == "$date":
+            return date.fromisoformat(raw)
+        if tag == "$dec":
+            return Decimal(raw)
+        if tag == "$b64":
+            return base64.b64decode(raw)
+        if tag == "$uuid":
+            return uuid.UUID(raw)
+    return value
+
+
+def encode_row(row: dict[str, Any]) -> str:
+    """A row as JSON that round-trips datetimes, decimals and bytes exactly."""
+    return json.dumps(
+        {k: _encode_value(v) for k, v in row.items()}, ensure_ascii=True, sort_keys=True
+    )
+
+
+def decode_row(text: str) -> dict[str, Any]:
+    """The inverse of :func:`encode_row`."""
+    return {k: _decode_value(v) for k, v in json.loads(text).items()}
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True)
+class AuditContext:
+    """Who is acting, from where, on which database."""
+
+    os_user: str
+    db_user: str
+    client_host: str
+    database: str  # masked URL or "DEMO <path>"
+    database_name: str
+    session_id: str
+
+    @classmethod
+    def current(
+        cls, *, db_user: str, database: str, database_name: str, session_id: str | None = None
+    ) -> AuditContext:
+        """The context of this process: OS user, host name and SSH client address."""
+        try:
+            os_user = getpass.getuser()
+        except (KeyError, OSError):
+            os_user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+        host = socket.gethostname()
+        ssh = os.environ.get("SSH_CLIENT", "").split()
+        if ssh:
+            host = f"{host} (ssh from {ssh[0]})"
+        return cls(
+            os_user=os_user,
+            db_user=db_user,
+            client_host=host,
+            database=database,
+            database_name=database_name,
+            session_id=session_id or uuid.uuid4().hex[:12],
+        )
+
+
+@dataclass(slots=True)
+class AuditRow:
+    """One row a write touched: a full copy before, and what happened to it."""
+
+    kind: str  # "domain", "ip" or "dcl"
+    key: str  # the block id or the DCL domain
+    row: dict[str, Any]
+    outcome: str = ""  # released, gone, changed, restored, came_back, failed, set
+    id: int | None = None
+
+
+@dataclass(slots=True)
+class AuditEvent:
+    """One audited action."""
+
+    id: int
+    action: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    os_user: str
+    db_user: str
+    client_host: str
+    database: str
+    database_name: str
+    session_id: str
+    stream: str | None
+    mode: str | None
+    requested: int
+    released: int
+    already_gone: int
+    failed: int
+    error: str | None
+    undo_of: int | None
+    undone_by: int | None
+    summary: str | None
+    rows: list[AuditRow] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON fields of ``lmtriage audit``."""
+        return {
+            "id": self.id,
+            "action": self.action,
+            "status": self.status,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "os_user": self.os_user,
+            "db_user": self.db_user,
+            "client_host": self.client_host,
+            "database": self.database,
+            "database_name": self.database_name,
+            "session_id": self.session_id,
+            "stream": self.stream,
+            "mode": self.mode,
+            "requested": self.requested,
+            "released": self.released,
+            "already_gone": self.already_gone,
+            "failed": self.failed,
+            "error": self.error,
+            "undo_of": self.undo_of,
+            "undone_by": self.undone_by,
+            "summary": self.summary,
+            "rows": [
+                {"kind": r.kind, "key": r.key, "outcome": r.outcome, "row": r.row}
+                for r in self.rows
+            ],
+        }
+
+
+# --------------------------------------------------------------------------- store
+
+
+def _tables(metadata: sa.MetaData, prefix: str) -> tuple[sa.Table, sa.Table]:
+    events = sa.Table(
+        f"{prefix}_event",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("action", sa.String(20), nullable=False),
+        sa.Column("status", sa.String(12), nullable=False),
+        sa.Column("started_at", sa.DateTime, nullable=False),
+        sa.Column("finished_at", sa.DateTime),
+        sa.Column("os_user", sa.String(128), nullable=False),
+        sa.Column("db_user", sa.String(128), nullable=False),
+        sa.Column("client_host", sa.String(255), nullable=False),
+        sa.Column("database", sa.String(500), nullable=False),
+        sa.Column("database_name", sa.String(255), nullable=False),
+        sa.Column("session_id", sa.String(32), nullable=False),
+        sa.Column("stream", sa.String(255)),
+        sa.Column("mode", sa.String(20)),
+        sa.Column("requested", sa.Integer, nullable=False, default=0),
+        sa.Column("released", sa.Integer, nullable=False, default=0),
+        sa.Column("already_gone", sa.Integer, nullable=False, default=0),
+        sa.Column("failed", sa.Integer, nullable=False, default=0),
+        sa.Column("error", sa.Text),
+        sa.Column("undo_of", sa.Integer),
+        sa.Column("undone_by", sa.Integer),
+        sa.Column("summary", sa.Text),
+    )
+    rows = sa.Table(
+        f"{prefix}_row",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column(
+            "event_id", sa.Integer, sa.ForeignKey(f"{prefix}_event.id"), nullable=False, index=True
+        ),
+        sa.Column("kind", sa.String(10), nullable=False),
+        sa.Column("row_key", sa.String(255), nullable=False),
+        sa.Column("outcome", sa.String(20), nullable=False),
+        sa.Column("row_json", sa.Text, nullable=False),
+    )
+    return events, rows
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class AuditStore:
+    """Reads and writes audit events in their own database (or ListManager's, if asked)."""
+
+    def __init__(
+        self, engine: Engine, *, prefix: str = "lmtriage_audit", location: str = ""
+    ) -> None:
+        self.engine = engine
+        self.location = location or engine.url.render_as_string(hide_password=True)
+        self.metadata = sa.MetaData()
+        self.events, self.rows = _tables(self.metadata, prefix)
+        try:
+            self.metadata.create_all(engine)
+        except sa.exc.DBAPIError as err:
+            raise DatabaseError(
+                f"cannot open the audit store at {self.location}: {type(err.orig).__name__}: "
+                f"{str(err.orig).splitlines()[0] if err.orig else err}"
+            ) from None
+
+    @classmethod
+    def at_path(cls, path: Path) -> AuditStore:
+        """A SQLite audit file, created with its directory (mode 700) when missing."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as err:
+            raise DatabaseError(
+                f"cannot create the audit directory {path.parent}: {err.strerror}"
+            ) from None
+        engine = sa.create_engine(
+            f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30}
+        )
+        return cls(engine, location=str(path))
+
+    # -- writing
+
+    def begin(
+        self,
+        action: str,
+        context: AuditContext,
+        *,
+        stream: str | None,
+        mode: str | None,
+        rows: list[AuditRow],
+        requested: int,
+        undo_of: int | None = None,
+        summary: str | None = None,
+    ) -> int:
+        """Record a pending event with the rows about to change; returns its id."""
+        with self.engine.begin() as conn:
+            event_id = conn.execute(
+                self.events.insert().values(
+                    action=action,
+                    status=PENDING,
+                    started_at=_utcnow(),
+                    os_user=context.os_user,
+                    db_user=context.db_user,
+                    client_host=context.client_host,
+                    database=context.database,
+                    database_name=context.database_name,
+                    session_id=context.session_id,
+                    stream=stream,
+                    mode=mode,
+                    requested=requested,
+                    released=0,
+                    already_gone=0,
+                    failed=0,
+                    undo_of=undo_of,
+                    summary=summary,
+                )
+            ).inserted_primary_key[0]
+            self._insert_rows(conn, int(event_id), rows)
+        return int(event_id)
+
+    def _insert_rows(self, conn: sa.Connection, event_id: int, rows: list[AuditRow]) -> None:
+        if not rows:
+            return
+        payload = [
+            {
+                "event_id": event_id,
+                "kind": r.kind,
+                "row_key": str(r.key),
+                "outcome": r.outcome or "pending",
+                "row_json": encode_row(r.row),
+            }
+            for r in rows
+        ]
+        for i in range(0, len(payload), 2000):
+            conn.execute(self.rows.insert(), payload[i : i + 2000])
+
+    def finish(
+        self,
+        event_id: int,
+        status: str,
+        *,
+        released: int = 0,
+        already_gone: int = 0,
+        failed: int = 0,
+        error: str | None = None,
+        outcomes: dict[str, str] | None = None,
+        extra_rows: list[AuditRow] | None = None,
+        summary: str | None = None,
+    ) -> None:
+        """Mark the event committed or failed, with counts and per-row outcomes."""
+        with self.engine.begin() as conn:
+            values: dict[str, Any] = {
+                "status": status,
+                "finished_at": _utcnow(),
+                "released": released,
+                "already_gone": already_gone,
+                "failed": failed,
+                "error": error,
+            }
+            if summary is not None:
+                values["summary"] = summary
+            conn.execute(self.events.update().where(self.events.c.id == event_id).values(**values))
+            if outcomes:
+                groups: dict[str, list[str]] = {}
+                for key, outcome in outcomes.items():
+                    groups.setdefault(outcome, []).append(key)
+                for outcome, keys in groups.items():
+                    for i in range(0, len(keys), 500):
+                        conn.execute(
+                            self.rows.update()
+                            .where(
+                                self.rows.c.event_id == event_id,
+                                self.rows.c.row_key.in_(keys[i : i + 500]),
+                            )
+                            .values(outcome=outcome)
+                        )
+            if extra_rows:
+                self._insert_rows(conn, event_id, extra_rows)
+
+    def mark_undone(self, event_id: int, by_event: int) -> None:
+        """Link a release to the event that undid it."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                self.events.update().where(self.events.c.id == event_id).values(undone_by=by_event)
+            )
+
+    # -- reading
+
+    def _event(self, row: Any) -> AuditEvent:
+        return AuditEvent(
+            id=row.id,
+            action=row.action,
+            status=row.status,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            os_user=row.os_user,
+            db_user=row.db_user,
+            client_host=row.client_host,
+            database=row.database,
+            database_name=row.database_name,
+            session_id=row.session_id,
+            stream=row.stream,
+            mode=row.mode,
+            requested=row.requested,
+            released=row.released,
+            already_gone=row.already_gone,
+            failed=row.failed,
+            error=row.error,
+            undo_of=row.undo_of,
+            undone_by=row.undone_by,
+            summary=row.summary,
+        )
+
+    def events_list(
+        self, *, limit: int = 50, before_id: int | None = None, session_id: str | None = None
+    ) -> list[AuditEvent]:
+        """Newest events first, a keyset page at a time."""
+        stmt = sa.select(self.events).order_by(self.events.c.id.desc()).limit(limit)
+        if before_id is not None:
+            stmt = stmt.where(self.events.c.id < before_id)
+        if session_id is not None:
+            stmt = stmt.where(self.events.c.session_id == session_id)
+        with self.engine.connect() as conn:
+            return [self._event(r) for r in conn.execute(stmt)]
+
+    def event(self, event_id: int, *, with_rows: bool = True) -> AuditEvent | None:
+        """One event, with its rows."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(self.events).where(self.events.c.id == event_id)).first()
+            if row is None:
+                return None
+            event = self._event(row)
+            if with_rows:
+                stmt = (
+                    sa.select(self.rows)
+                    .where(self.rows.c.event_id == event_id)
+                    .order_by(self.rows.c.id)
+                )
+                event.rows = [
+                    AuditRow(
+                        kind=r.kind,
+                        key=r.row_key,
+                        row=decode_row(r.row_json),
+                        outcome=r.outcome,
+                        id=r.id,
+                    )
+                    for r in conn.execute(stmt)
+                ]
+        return event
+
+    def last_undoable(self, session_id: str, database: str) -> AuditEvent | None:
+        """This session's newest committed release on this database that was not undone."""
+        stmt = (
+            sa.select(self.events)
+            .where(
+                self.events.c.session_id == session_id,
+                self.events.c.database == database,
+                self.events.c.action.in_(("release", "release-all")),
+                self.events.c.status == COMMITTED,
+                self.events.c.undone_by.is_(None),
+                self.events.c.released > 0,
+            )
+            .order_by(self.events.c.id.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(stmt).first()
+        return self.event(row.id) if row else None

@@ -1,0 +1,87 @@
+"""Create the SQLAlchemy engine for a ListManager database, with timeouts and masked errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine
+
+from tui.db.errors import describe_exception, register_secret
+from tui.errors import ConfigError, DatabaseError
+
+# Bare scheme names people type, and the driver lmtriage ships for each.
+_DRIVERS = {
+    "mssql": "mssql+pymssql",
+    "sqlserver": "mssql+pymssql",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+}
+
+
+def parse_url(text: str, password: str | None = None) -> URL:
+    """Parse a database URL, filling in lmtriage's driver and an out-of-band password."""
+    if not text or not text.strip():
+        raise ConfigError("the database URL is empty")
+    try:
+        url = sa.engine.make_url(text.strip())
+    except (sa.exc.ArgumentError, ValueError) as err:
+        raise ConfigError(describe_exception(sa.exc.ArgumentError(str(err)))) from None
+    driver = _DRIVERS.get(url.drivername)
+    if driver:
+        url = url.set(drivername=driver)
+    if password and not url.password:
+        url = url.set(password=password)
+    register_secret(url.password if isinstance(url.password, str) else None)
+    if url.get_backend_name() not in ("sqlite", "postgresql", "mssql"):
+        raise ConfigError(
+            f"unsupported database {url.get_backend_name()!r}: use mssql+pymssql://, "
+            "postgresql+psycopg:// or sqlite:///"
+        )
+    return url
+
+
+def masked(url: URL | str) -> str:
+    """The URL as shown to people: password replaced by ***."""
+    if isinstance(url, str):
+        try:
+            url = sa.engine.make_url(url)
+        except sa.exc.ArgumentError:
+            from tui.db.errors import mask_secrets
+
+            return mask_secrets(url)
+    return url.render_as_string(hide_password=True)
+
+
+def create_engine(
+    url: URL, *, statement_timeout: float = 30.0, connect_timeout: float = 10.0
+) -> Engine:
+    """An engine with a per-statement timeout and a liveness check on every checkout."""
+    backend = url.get_backend_name()
+    connect_args: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "future": True}
+    if backend == "postgresql":
+        connect_args["connect_timeout"] = max(1, int(connect_timeout))
+        connect_args["options"] = f"-c statement_timeout={int(statement_timeout * 1000)}"
+        connect_args["application_name"] = "lmtriage"
+    elif backend == "mssql":
+        connect_args["login_timeout"] = max(1, int(connect_timeout))
+        connect_args["timeout"] = max(1, int(statement_timeout))
+        connect_args["appname"] = "lmtriage"
+    elif backend == "sqlite":
+        connect_args["check_same_thread"] = False
+        connect_args["timeout"] = max(1.0, float(statement_timeout))
+    try:
+        engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
+    except Exception as err:  # noqa: BLE001 - driver import and argument errors alike
+        raise ConfigError(describe_exception(err)) from None
+    return engine
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once so an unreachable server or a wrong password fails early and clearly."""
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("select 1")
+    except Exception as err:  # noqa: BLE001 - any driver error becomes one line
+        raise DatabaseError(f"{describe_exception(err)} (database {masked(engine.url)})") from None

@@ -1,0 +1,643 @@
+"""Read queries: streams, blocks, the replies behind a block, the per-stream dashboard.
+
+Every statement is bounded (a row limit or a key list of bounded size) and lists are paged by
+key, never by deep OFFSET. The expensive per-block evidence (attempt count and latest reply)
+is computed only for the rows of one page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tui.db.discover import BoundSchema
+from tui.db.records import (
+    Block,
+    BlockKind,
+    Dashboard,
+    DomainStatus,
+    ReplyGroup,
+    ReplySample,
+    Stream,
+    VolumeSeries,
+)
+from tui.db.sqlfuncs import chunks, contains, keyset_after, keyset_before, prefix
+from tui.errors import NotFoundError
+
+# How much of a reply is fetched: enough to read and classify, bounded for megabyte replies.
+REPLY_CHARS = 2000
+SAMPLE_CHARS = 8000
+MAX_STREAMS = 10_000
+KEY_PAGE = 5_000
+DEFAULT_KEY_LIMIT = 500_000
+
+SORT_COLUMNS: dict[BlockKind, tuple[str, ...]] = {
+    "domain": ("stream", "domain", "since", "next_retry", "description"),
+    "ip": ("stream", "ip", "domain", "mx", "description", "since", "next_retry"),
+}
+
+_EARLIEST = datetime(1900, 1, 1)
+_LATEST = datetime(9999, 12, 31)
+
+
+def table_key(kind: BlockKind) -> str:
+    """The model table holding blocks of ``kind``."""
+    return "blocked_domains" if kind == "domain" else "blocked_ips"
+
+
+# --------------------------------------------------------------------------- clock, streams
+
+
+def db_now(conn: Connection) -> datetime:
+    """The database server's local time (ListManager stores server-local times)."""
+    dialect = conn.dialect.name
+    if dialect == "mssql":
+        value = conn.exec_driver_sql("SELECT GETDATE()").scalar()
+    elif dialect == "postgresql":
+        value = conn.exec_driver_sql("SELECT LOCALTIMESTAMP").scalar()
+    else:
+        value = conn.exec_driver_sql("SELECT datetime('now', 'localtime')").scalar()
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=None)
+
+
+def list_streams(schema: BoundSchema, conn: Connection) -> list[Stream]:
+    """Every MailStream, by name."""
+    t = schema.t("mailstreams")
+    stmt = (
+        sa.select(t.c.MailStreamID, t.c.Name, schema.col("mailstreams", "Description"))
+        .order_by(t.c.Name, t.c.MailStreamID)
+        .limit(MAX_STREAMS)
+    )
+    return [
+        Stream(int(r[0]), str(r[1] if r[1] is not None else ""), r[2]) for r in conn.execute(stmt)
+    ]
+
+
+def find_stream(schema: BoundSchema, conn: Connection, name: str) -> Stream:
+    """The stream called ``name`` (case-insensitive), or its numeric id."""
+    streams = list_streams(schema, conn)
+    for stream in streams:
+        if stream.name.lower() == name.strip().lower():
+            return stream
+    if name.strip().isdigit():
+        for stream in streams:
+            if stream.id == int(name):
+                return stream
+    known = ", ".join(s.name for s in streams[:20]) or "none"
+    raise NotFoundError(f"no MailStream named {name!r} (streams: {known})")
+
+
+def stream_ips(schema: BoundSchema, conn: Connection, stream_id: int | None) -> list[str]:
+    """The sending IPs of a stream (or of every stream), sorted, without duplicates."""
+    if not schema.feature("stream_ips"):
+        return []
+    na, sha = schema.t("node_addresses"), schema.t("stream_addresses")
+    stmt = (
+        sa.select(na.c.IPAddress)
+        .select_from(sha.join(na, na.c.NodeAddressID == sha.c.NodeAddressID))
+        .distinct()
+        .order_by(na.c.IPAddress)
+        .limit(10_000)
+    )
+    if stream_id is not None:
+        stmt = stmt.where(sha.c.MailStreamID == stream_id)
+    return [str(r[0]).strip() for r in conn.execute(stmt) if r[0]]
+
+
+def stream_names(schema: BoundSchema, conn: Connection) -> dict[int, str]:
+    """MailStreamID → name."""
+    return {s.id: s.name for s in list_streams(schema, conn)}
+
+
+# --------------------------------------------------------------------------- block lists
+
+
+@dataclass(frozen=True, slots=True)
+class BlockFilter:
+    """Which blocks a pane or command shows, and in which order."""
+
+    kind: BlockKind
+    stream_id: int | None = None
+    domain: str | None = None  # exact domain ("view blocks" from the dashboard)
+    ip: str | None = None  # exact stream IP (ip blocks)
+    text: str | None = None  # substring of domain, IP, MX or description
+    sort: str = "domain"
+    descending: bool = False
+
+    def with_(self, **changes: Any) -> BlockFilter:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+def _sort_expr(schema: BoundSchema, kind: BlockKind, sort: str) -> sa.ColumnElement[Any]:
+    key = table_key(kind)
+    t = schema.t(key)
+    if sort not in SORT_COLUMNS[kind]:
+        sort = "domain"
+    if sort == "stream":
+        return t.c.MailStreamID
+    if sort == "domain":
+        return t.c.Domain
+    if sort == "ip":
+        return t.c.IPAddress
+    if sort == "mx":
+        return t.c.BlockingMX
+    if sort == "description":
+        return sa.func.coalesce(schema.col(key, "Description"), "")
+    if sort == "since":
+        return sa.func.coalesce(
+            schema.col(key, "BlockedSince"), sa.literal(_EARLIEST, sa.DateTime())
+        )
+    return sa.func.coalesce(schema.col(key, "NextRetry"), sa.literal(_LATEST, sa.DateTime()))
+
+
+def _block_where(schema: BoundSchema, filt: BlockFilter) -> list[sa.ColumnElement[bool]]:
+    key = table_key(filt.kind)
+    t = schema.t(key)
+    where: list[sa.ColumnElement[bool]] = []
+    if filt.stream_id is not None:
+        where.append(t.c.MailStreamID == filt.stream_id)
+    if filt.domain:
+        where.append(sa.func.lower(t.c.Domain) == filt.domain.strip().lower())
+    if filt.ip and filt.kind == "ip":
+        where.append(t.c.IPAddress == filt.ip.strip())
+    if filt.text and filt.text.strip():
+        needle = filt.text.strip()
+        fields = [t.c.Domain]
+        if schema.has_col(key, "Description"):
+            fields.append(t.c.Description)
+        if filt.kind == "ip":
+            fields += [t.c.IPAddress, t.c.BlockingMX]
+        where.append(sa.or_(*(contains(f, needle) for f in fields)))
+    return where
+
+
+def count_blocks(schema: BoundSchema, conn: Connection, filt: BlockFilter) -> int:
+    """How many blocks the filter shows."""
+    t = schema.t(table_key(filt.kind))
+    stmt = sa.select(sa.func.count()).select_from(t).where(*_block_where(schema, filt))
+    return int(conn.execute(stmt).scalar() or 0)
+
+
+def block_keys(
+    schema: BoundSchema,
+    conn: Connection,
+    filt: BlockFilter,
+    *,
+    limit: int = DEFAULT_KEY_LIMIT,
+    page: int = KEY_PAGE,
+) -> list[int]:
+    """The BlockIDs the filter shows, in display order, fetched in keyset pages.
+
+    A list of ints is small even at 100,000 blocks; it lets a virtual pane map any row
+    position to a key and fetch just the visible page of full rows by key.
+    """
+    t = schema.t(table_key(filt.kind))
+    sort = _sort_expr(schema, filt.kind, filt.sort)
+    where = _block_where(schema, filt)
+    out: list[int] = []
+    last: tuple[Any, int] | None = None
+    order = (sort.desc(), t.c.BlockID.desc()) if filt.descending else (sort, t.c.BlockID)
+    while len(out) < limit:
+        stmt = sa.select(sort.label("k"), t.c.BlockID).where(*where)
+        if last is not None:
+            after = keyset_before if filt.descending else keyset_after
+            stmt = stmt.where(after([sort, t.c.BlockID], list(last)))
+        stmt = stmt.order_by(*order).limit(min(page, limit - len(out)))
+        rows = conn.execute(stmt).fetchall()
+        out.extend(int(r[1]) for r in rows)
+        if len(rows) < page:
+            break
+        last = (rows[-1][0], int(rows[-1][1]))
+    return out
+
+
+def _evidence_scope(
+    schema: BoundSchema, kind: BlockKind, b: sa.Table, since: datetime
+) -> list[Any]:
+    """Correlated conditions tying attempts to a block row ``b``."""
+    a = schema.t("attempts")
+    cond: list[Any] = [a.c.AttemptTime >= since, a.c.MailStreamID == b.c.MailStreamID]
+    if kind == "domain":
+        cond.append(a.c.Domain == b.c.Domain)
+    else:
+        cond.append(schema.col("attempts", "MXIP") == b.c.BlockingMX)
+        cond.append(schema.col("attempts", "SourceIP") == b.c.IPAddress)
+    return cond
+
+
+def _failure(schema: BoundSchema) -> sa.ColumnElement[bool]:
+    code = schema.col("attempts", "SMTPResponseCode")
+    return sa.or_(code >= 400, code.is_(None))
+
+
+def fetch_blocks(
+    schema: BoundSchema,
+    conn: Connection,
+    kind: BlockKind,
+    ids: Sequence[int],
+    *,
+    since: datetime | None,
+    names: dict[int, str] | None = None,
+) -> list[Block]:
+    """Full rows for ``ids`` (in that order), with attempts and the latest reply since ``since``.
+
+    Rows that no longer exist are left out.
+    """
+    if not ids:
+        return []
+    key = table_key(kind)
+    b = schema.t(key)
+    names = names if names is not None else stream_names(schema, conn)
+    with_evidence = since is not None and schema.has("attempts")
+    cols: list[Any] = [
+        b.c.BlockID,
+        b.c.MailStreamID,
+        b.c.Domain,
+        b.c.IPAddress if kind == "ip" else sa.null(),
+        b.c.BlockingMX if kind == "ip" else sa.null(),
+        schema.col(key, "Description"),
+        schema.col(key, "BlockedSince"),
+        schema.col(key, "NextRetry"),
+    ]
+    if with_evidence:
+        assert since is not None
+        a = schema.t("attempts")
+        scope = _evidence_scope(schema, kind, b, since)
+        count = sa.select(sa.func.count()).where(*scope).scalar_subquery()
+        latest = (
+            sa.select(a.c.AttemptID)
+            .where(*scope, _failure(schema), a.c.SMTPResponseText.is_not(None))
+            .order_by(a.c.AttemptTime.desc(), a.c.AttemptID.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        cols += [count.label("attempts"), latest.label("latest_id")]
+    rows: dict[int, Any] = {}
+    for part in chunks(list(ids)):
+        for row in conn.execute(sa.select(*cols).where(b.c.BlockID.in_(part))):
+            rows[int(row[0])] = row
+    latest_rows: dict[int, Any] = {}
+    if with_evidence:
+        a = schema.t("attempts")
+        latest_ids = [int(r[9]) for r in rows.values() if r[9] is not None]
+        for part in chunks(latest_ids):
+            stmt = sa.select(
+                a.c.AttemptID,
+                prefix(a.c.SMTPResponseText, REPLY_CHARS),
+                schema.col("attempts", "SMTPResponseCode"),
+                a.c.AttemptTime,
+                schema.col("attempts", "MXHost"),
+            ).where(a.c.AttemptID.in_(part))
+            for r in conn.execute(stmt):
+                latest_rows[int(r[0])] = r
+    out = []
+    for block_id in ids:
+        row = rows.get(int(block_id))
+        if row is None:
+            continue
+        block = Block(
+            kind=kind,
+            block_id=int(row[0]),
+            stream_id=int(row[1]),
+            stream_name=names.get(int(row[1]), str(row[1])),
+            domain=str(row[2] or ""),
+            ip=None if row[3] is None else str(row[3]).strip(),
+            mx=None if row[4] is None else str(row[4]).strip(),
+            description=row[5],
+            since=row[6],
+            next_retry=row[7],
+        )
+        if with_evidence:
+            block.attempts = int(row[8] or 0)
+            latest = latest_rows.get(int(row[9])) if row[9] is not None else None
+            if latest is not None:
+                block.latest_reply = latest[1]
+                block.latest_code = latest[2]
+                block.latest_time = latest[3]
+                block.latest_mx_host = latest[4]
+        out.append(block)
+    return out
+
+
+def iter_blocks(
+    schema: BoundSchema,
+    conn: Connection,
+    filt: BlockFilter,
+    *,
+    since: datetime | None,
+    page: int = 500,
+    limit: int | None = None,
+) -> Iterator[Block]:
+    """Every block the filter shows, a keyset page at a time (for the CLI)."""
+    t = schema.t(table_key(filt.kind))
+    sort = _sort_expr(schema, filt.kind, filt.sort)
+    where = _block_where(schema, filt)
+    names = stream_names(schema, conn)
+    last: tuple[Any, int] | None = None
+    seen = 0
+    while limit is None or seen < limit:
+        size = page if limit is None else min(page, limit - seen)
+        stmt = sa.select(sort.label("k"), t.c.BlockID).where(*where)
+        if last is not None:
+            after = keyset_before if filt.descending else keyset_after
+            stmt = stmt.where(after([sort, t.c.BlockID], list(last)))
+        order = (sort.desc(), t.c.BlockID.desc()) if filt.descending else (sort, t.c.BlockID)
+        rows = conn.execute(stmt.order_by(*order).limit(size)).fetchall()
+        if not rows:
+            return
+        ids = [int(r[1]) for r in rows]
+        yield from fetch_blocks(schema, conn, filt.kind, ids, since=since, names=names)
+        seen += len(rows)
+        if len(rows) < size:
+            return
+        last = (rows[-1][0], int(rows[-1][1]))
+
+
+def blocks_by_keys(
+    schema: BoundSchema, conn: Connection, kind: BlockKind, ids: Sequence[int]
+) -> list[Block]:
+    """The block rows for ``ids`` without evidence (release dialogs, audits)."""
+    return fetch_blocks(schema, conn, kind, ids, since=None)
+
+
+# --------------------------------------------------------------------------- replies
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyScope:
+    """Which attempts are "behind" a block: the columns the attempt log is filtered on."""
+
+    stream_id: int | None = None
+    domain: str | None = None
+    source_ip: str | None = None
+    mx_ip: str | None = None
+
+    @classmethod
+    def for_block(cls, block: Block) -> ReplyScope:
+        """Domain blocks: stream + domain. IP blocks: stream + stream IP + blocking MX IP."""
+        if block.kind == "domain":
+            return cls(stream_id=block.stream_id, domain=block.domain)
+        return cls(stream_id=block.stream_id, source_ip=block.ip, mx_ip=block.mx)
+
+
+def _scope_where(schema: BoundSchema, scope: ReplyScope, since: datetime) -> list[Any]:
+    a = schema.t("attempts")
+    where: list[Any] = [
+        a.c.AttemptTime >= since,
+        _failure(schema),
+        a.c.SMTPResponseText.is_not(None),
+    ]
+    if scope.stream_id is not None:
+        where.append(a.c.MailStreamID == scope.stream_id)
+    if scope.domain:
+        where.append(a.c.Domain == scope.domain.strip())
+    if scope.source_ip:
+        where.append(schema.col("attempts", "SourceIP") == scope.source_ip.strip())
+    if scope.mx_ip:
+        where.append(schema.col("attempts", "MXIP") == scope.mx_ip.strip())
+    return where
+
+
+def reply_groups(
+    schema: BoundSchema,
+    conn: Connection,
+    scope: ReplyScope,
+    *,
+    since: datetime,
+    limit: int = 200,
+) -> list[ReplyGroup]:
+    """The failed replies in scope, grouped by text: count, first/last seen, MX hosts."""
+    a = schema.t("attempts")
+    text = prefix(a.c.SMTPResponseText, REPLY_CHARS)
+    code = schema.col("attempts", "SMTPResponseCode")
+    where = _scope_where(schema, scope, since)
+    stmt = (
+        sa.select(
+            text.label("text"),
+            sa.func.max(code).label("code"),
+            sa.func.count().label("n"),
+            sa.func.min(a.c.AttemptTime),
+            sa.func.max(a.c.AttemptTime),
+        )
+        .where(*where)
+        .group_by(text)
+        .order_by(sa.func.count().desc(), sa.func.max(a.c.AttemptTime).desc())
+        .limit(limit)
+    )
+    groups = [
+        ReplyGroup(text=r[0] or "", code=r[1], count=int(r[2]), first_seen=r[3], last_seen=r[4])
+        for r in conn.execute(stmt)
+    ]
+    if not groups:
+        return groups
+    host = sa.func.coalesce(schema.col("attempts", "MXHost"), schema.col("attempts", "MXIP"), "?")
+    host_stmt = (
+        sa.select(text.label("text"), host.label("host"), sa.func.count())
+        .where(*where)
+        .group_by(text, host)
+        .order_by(sa.func.count().desc())
+        .limit(limit * 20)
+    )
+    by_text = {g.text: g for g in groups}
+    for r in conn.execute(host_stmt):
+        group = by_text.get(r[0] or "")
+        if group is not None and len(group.mx_hosts) < 20:
+            group.mx_hosts.append((str(r[1]), int(r[2])))
+    return groups
+
+
+def reply_samples(
+    schema: BoundSchema,
+    conn: Connection,
+    scope: ReplyScope,
+    text: str,
+    *,
+    since: datetime,
+    limit: int = 100,
+    before: tuple[datetime, int] | None = None,
+) -> list[ReplySample]:
+    """Raw attempts of one reply group, newest first, a keyset page at a time."""
+    a = schema.t("attempts")
+    where = [*_scope_where(schema, scope, since), prefix(a.c.SMTPResponseText, REPLY_CHARS) == text]
+    if before is not None:
+        where.append(keyset_before([a.c.AttemptTime, a.c.AttemptID], list(before)))
+    stmt = (
+        sa.select(
+            a.c.AttemptID,
+            a.c.AttemptTime,
+            schema.col("attempts", "SourceIP"),
+            schema.col("attempts", "MXHost"),
+            schema.col("attempts", "MXIP"),
+            schema.col("attempts", "SMTPResponseCode"),
+            prefix(a.c.SMTPResponseText, SAMPLE_CHARS),
+        )
+        .where(*where)
+        .order_by(a.c.AttemptTime.desc(), a.c.AttemptID.desc())
+        .limit(limit)
+    )
+    return [
+        ReplySample(int(r[0]), r[1], r[2], r[3], r[4], r[5], r[6] or "") for r in conn.execute(stmt)
+    ]
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+def _status_labels(schema: BoundSchema, conn: Connection) -> dict[int, str]:
+    if not schema.has("completion_status"):
+        return {}
+    t = schema.t("completion_status")
+    stmt = sa.select(t.c.CompletionStatusID, schema.col("completion_status", "Description")).limit(
+        10_000
+    )
+    return {int(r[0]): str(r[1] or "") for r in conn.execute(stmt)}
+
+
+def status_labels(schema: BoundSchema, conn: Connection) -> dict[int, str]:
+    """CompletionStatusID → label, read from the database (never hard-coded)."""
+    return _status_labels(schema, conn)
+
+
+def _is_success(status_id: int, labels: dict[int, str]) -> bool:
+    label = labels.get(status_id, "").lower()
+    if label:
+        return any(w in label for w in ("success", "delivered", "sent ok"))
+    return status_id == 300
+
+
+def volume_series(
+    schema: BoundSchema,
+    conn: Connection,
+    stream_id: int | None,
+    *,
+    start: datetime,
+    end: datetime,
+    bins: int = 56,
+) -> VolumeSeries | None:
+    """The stream's message volume from ``lyrDAOMailStreamTracking`` in ``bins`` equal bins."""
+    if not schema.has("stream_tracking") or end <= start or bins <= 0:
+        return None
+    t = schema.t("stream_tracking")
+    stmt = (
+        sa.select(t.c.IntervalStart, t.c.CompletionStatusID, sa.func.sum(t.c.Count))
+        .where(t.c.IntervalStart >= start, t.c.IntervalStart < end)
+        .group_by(t.c.IntervalStart, t.c.CompletionStatusID)
+        .limit(200_000)
+    )
+    if stream_id is not None:
+        stmt = stmt.where(t.c.MailStreamID == stream_id)
+    labels = _status_labels(schema, conn)
+    total = [0] * bins
+    failed = [0] * bins
+    span = (end - start).total_seconds()
+    for when, status, count in conn.execute(stmt):
+        if when is None:
+            continue
+        index = int((when - start).total_seconds() / span * bins)
+        if 0 <= index < bins:
+            total[index] += int(count or 0)
+            if not _is_success(int(status), labels):
+                failed[index] += int(count or 0)
+    return VolumeSeries(start=start, end=end, bins=total, failed_bins=failed, source="tracking")
+
+
+def dashboard(
+    schema: BoundSchema,
+    conn: Connection,
+    stream: Stream | None,
+    *,
+    now: datetime,
+    window: timedelta,
+    top: int = 30,
+) -> Dashboard:
+    """Top receiving domains by volume with their outcomes and blocks, block counts, volume."""
+    since = now - window
+    stream_id = stream.id if stream else None
+    notes: list[str] = []
+    ips = stream_ips(schema, conn, stream_id)
+    if not schema.feature("stream_ips"):
+        notes.append("stream IPs unknown: lyrNodeAddresses/lyrStreamHasAddress missing")
+    domains: list[DomainStatus] = []
+    if schema.has("attempts"):
+        a = schema.t("attempts")
+        code = schema.col("attempts", "SMTPResponseCode")
+
+        def count_if(cond: Any) -> Any:
+            return sa.func.sum(sa.case((cond, 1), else_=0))
+
+        stmt = (
+            sa.select(
+                a.c.Domain,
+                sa.func.count().label("n"),
+                count_if(code.between(200, 299)),
+                count_if(code.between(400, 499)),
+                count_if(code >= 500),
+            )
+            .where(a.c.AttemptTime >= since, a.c.AttemptTime <= now)
+            .group_by(a.c.Domain)
+            .order_by(sa.func.count().desc(), a.c.Domain)
+            .limit(top)
+        )
+        if stream_id is not None:
+            stmt = stmt.where(a.c.MailStreamID == stream_id)
+        for r in conn.execute(stmt):
+            domains.append(
+                DomainStatus(
+                    domain=str(r[0] or ""),
+                    attempts=int(r[1]),
+                    delivered=int(r[2] or 0),
+                    deferred=int(r[3] or 0),
+                    failed=int(r[4] or 0),
+                    blocked_ips=0,
+                    stream_ips=len(ips),
+                    domain_blocked=False,
+                )
+            )
+    else:
+        notes.append("per-domain figures need the delivery attempt log")
+    bi, bd = schema.t("blocked_ips"), schema.t("blocked_domains")
+    if domains:
+        names = [d.domain for d in domains]
+        by_domain = {d.domain.lower(): d for d in domains}
+        for part in chunks(names):
+            stmt = (
+                sa.select(sa.func.lower(bi.c.Domain), sa.func.count(sa.distinct(bi.c.IPAddress)))
+                .where(sa.func.lower(bi.c.Domain).in_([n.lower() for n in part]))
+                .group_by(sa.func.lower(bi.c.Domain))
+            )
+            if stream_id is not None:
+                stmt = stmt.where(bi.c.MailStreamID == stream_id)
+            for domain, n in conn.execute(stmt):
+                by_domain[domain].blocked_ips = int(n)
+            stmt = sa.select(sa.func.lower(bd.c.Domain)).where(
+                sa.func.lower(bd.c.Domain).in_([n.lower() for n in part])
+            )
+            if stream_id is not None:
+                stmt = stmt.where(bd.c.MailStreamID == stream_id)
+            for (domain,) in conn.execute(stmt):
+                by_domain[domain].domain_blocked = True
+    domain_blocks = count_blocks(schema, conn, BlockFilter("domain", stream_id=stream_id))
+    ip_blocks = count_blocks(schema, conn, BlockFilter("ip", stream_id=stream_id))
+    volume = volume_series(schema, conn, stream_id, start=since, end=now)
+    if volume is None:
+        notes.append("the volume chart needs lyrDAOMailStreamTracking")
+    return Dashboard(
+        stream=stream,
+        window_start=since,
+        now=now,
+        domains=domains,
+        domain_blocks=domain_blocks,
+        ip_blocks=ip_blocks,
+        stream_ips=ips,
+        volume=volume,
+        notes=notes,
+    )

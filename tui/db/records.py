@@ -1,0 +1,185 @@
+"""Plain records the queries return: what the console and the CLI render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+BlockKind = Literal["domain", "ip"]
+KINDS: tuple[BlockKind, ...] = ("domain", "ip")
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """A MailStream."""
+
+    id: int
+    name: str
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class BlockKey:
+    """Identifies one block row: which table, which primary key."""
+
+    kind: BlockKind
+    block_id: int
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.block_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class BlockIdentity:
+    """The columns a release re-checks, so a reused BlockID never releases the wrong block."""
+
+    stream_id: int
+    domain: str
+    ip: str | None = None
+    mx: str | None = None
+
+
+@dataclass(slots=True)
+class Block:
+    """A blocked domain or blocked (stream IP, MX IP) pair, with its latest evidence."""
+
+    kind: BlockKind
+    block_id: int
+    stream_id: int
+    stream_name: str
+    domain: str
+    ip: str | None
+    mx: str | None
+    description: str | None
+    since: datetime | None
+    next_retry: datetime | None
+    attempts: int | None = None
+    latest_reply: str | None = None
+    latest_code: int | None = None
+    latest_time: datetime | None = None
+    latest_mx_host: str | None = None
+
+    @property
+    def key(self) -> BlockKey:
+        """The block's key."""
+        return BlockKey(self.kind, self.block_id)
+
+    @property
+    def identity(self) -> BlockIdentity:
+        """The columns a release re-checks."""
+        return BlockIdentity(self.stream_id, self.domain, self.ip, self.mx)
+
+    @property
+    def permanent(self) -> bool:
+        """ListManager shows NULL NextRetry as "Permanent" (no more retries)."""
+        return self.next_retry is None
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON fields of ``lmtriage blocks``."""
+        return {
+            "kind": self.kind,
+            "block_id": self.block_id,
+            "stream_id": self.stream_id,
+            "stream": self.stream_name,
+            "domain": self.domain,
+            "ip": self.ip,
+            "blocking_mx": self.mx,
+            "description": self.description,
+            "blocked_since": self.since,
+            "next_retry": self.next_retry,
+            "permanent": self.permanent,
+            "attempts": self.attempts,
+            "latest_reply": self.latest_reply,
+            "latest_reply_code": self.latest_code,
+            "latest_reply_time": self.latest_time,
+        }
+
+
+@dataclass(slots=True)
+class ReplyGroup:
+    """Attempts behind one block that got the same reply text."""
+
+    text: str
+    code: int | None
+    count: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    mx_hosts: list[tuple[str, int]] = field(default_factory=list)  # (MX host or IP, attempts)
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON fields of ``lmtriage responses``."""
+        return {
+            "text": self.text,
+            "code": self.code,
+            "count": self.count,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+            "mx_hosts": [{"host": h, "count": n} for h, n in self.mx_hosts],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReplySample:
+    """One attempt of a reply group."""
+
+    attempt_id: int
+    time: datetime | None
+    source_ip: str | None
+    mx_host: str | None
+    mx_ip: str | None
+    code: int | None
+    text: str
+
+
+@dataclass(slots=True)
+class DomainStatus:
+    """One row of the dashboard's Top Domain Status."""
+
+    domain: str
+    attempts: int
+    delivered: int
+    deferred: int
+    failed: int
+    blocked_ips: int
+    stream_ips: int
+    domain_blocked: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data."""
+        return {
+            "domain": self.domain,
+            "attempts": self.attempts,
+            "delivered": self.delivered,
+            "deferred": self.deferred,
+            "failed": self.failed,
+            "blocked_ips": self.blocked_ips,
+            "stream_ips": self.stream_ips,
+            "domain_blocked": self.domain_blocked,
+        }
+
+
+@dataclass(slots=True)
+class VolumeSeries:
+    """The stream's volume over time, in equal bins."""
+
+    start: datetime
+    end: datetime
+    bins: list[int]
+    failed_bins: list[int]
+    source: str  # "tracking" (lyrDAOMailStreamTracking) or "attempts"
+
+
+@dataclass(slots=True)
+class Dashboard:
+    """The per-stream dashboard."""
+
+    stream: Stream | None
+    window_start: datetime
+    now: datetime
+    domains: list[DomainStatus]
+    domain_blocks: int
+    ip_blocks: int
+    stream_ips: list[str]
+    volume: VolumeSeries | None
+    notes: list[str] = field(default_factory=list)

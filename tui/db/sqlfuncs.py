@@ -1,0 +1,91 @@
+"""The few SQL constructs that differ between SQLite, PostgreSQL and Microsoft SQL Server.
+
+Everything else is plain SQLAlchemy Core. These exist because ListManager stores reply text as
+``text``/``varchar(max)`` on MSSQL, which cannot be grouped or compared without a cast, and
+because substring functions are spelt differently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+
+# MSSQL refuses statements with more than 2,100 parameters; stay well below it.
+MAX_PARAMS_PER_STATEMENT = 1000
+
+
+class text_prefix(FunctionElement):  # noqa: N801 - reads like the SQL function it renders
+    """The first ``n`` characters of a text column, as a groupable, comparable string."""
+
+    type = sa.String()
+    inherit_cache = True
+    name = "text_prefix"
+
+
+@compiles(text_prefix)
+def _prefix_default(element: text_prefix, compiler: Any, **kw: Any) -> str:
+    col, n = list(element.clauses)
+    return f"substr({compiler.process(col, **kw)}, 1, {compiler.process(n, **kw)})"
+
+
+@compiles(text_prefix, "postgresql")
+def _prefix_pg(element: text_prefix, compiler: Any, **kw: Any) -> str:
+    col, n = list(element.clauses)
+    return f"substr(CAST({compiler.process(col, **kw)} AS TEXT), 1, {compiler.process(n, **kw)})"
+
+
+@compiles(text_prefix, "mssql")
+def _prefix_mssql(element: text_prefix, compiler: Any, **kw: Any) -> str:
+    col, n = list(element.clauses)
+    # CAST first: SUBSTRING of a legacy `text` column yields varchar(8000) at most anyway,
+    # and NVARCHAR(4000) keeps non-Latin replies intact and groupable.
+    return (
+        f"CAST(SUBSTRING({compiler.process(col, **kw)}, 1, {compiler.process(n, **kw)}) "
+        f"AS NVARCHAR(4000))"
+    )
+
+
+def prefix(column: ColumnElement[Any], n: int) -> text_prefix:
+    """``text_prefix(column, n)`` with ``n`` inlined (it is ours, never user input)."""
+    return text_prefix(column, sa.literal_column(str(int(n))))
+
+
+def chunks(items: Sequence[Any], size: int = MAX_PARAMS_PER_STATEMENT) -> list[Sequence[Any]]:
+    """Split ``items`` so no statement carries more than ``size`` bound values."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def keyset_after(
+    columns: Sequence[ColumnElement[Any]], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """``(c1, c2, …) > (v1, v2, …)`` spelt out, since MSSQL has no row-value comparison."""
+    clauses = []
+    for i, col in enumerate(columns):
+        equal = [columns[j] == values[j] for j in range(i)]
+        clauses.append(sa.and_(*equal, col > values[i]))
+    return sa.or_(*clauses)
+
+
+def keyset_before(
+    columns: Sequence[ColumnElement[Any]], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """``(c1, c2, …) < (v1, v2, …)`` spelt out."""
+    clauses = []
+    for i, col in enumerate(columns):
+        equal = [columns[j] == values[j] for j in range(i)]
+        clauses.append(sa.and_(*equal, col < values[i]))
+    return sa.or_(*clauses)
+
+
+def like_escape(text: str) -> str:
+    """Escape LIKE wildcards so a user's ``%`` or ``_`` matches itself (escape char ``\\``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("[", "\\[")
+
+
+def contains(column: ColumnElement[Any], text: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match with the user's text bound as a parameter."""
+    return sa.func.lower(column).like(f"%{like_escape(text.lower())}%", escape="\\")
