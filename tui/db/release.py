@@ -156,11 +156,14 @@ def _take_write_lock(conn: Connection, phys: _Physical) -> None:
 
 
 def _locked_select(conn: Connection, phys: _Physical, ids: Sequence[int]) -> list[dict[str, Any]]:
-    stmt = sa.select(phys.table).where(phys.pk.in_(list(ids)))
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    elif conn.dialect.name == "mssql":
-        stmt = stmt.with_hint(phys.table, "WITH (UPDLOCK, ROWLOCK)", "mssql")
+    # FOR UPDATE renders on PostgreSQL only; the hint on SQL Server only; SQLite holds the
+    # write lock already (see _take_write_lock).
+    stmt = (
+        sa.select(phys.table)
+        .where(phys.pk.in_(list(ids)))
+        .with_for_update()
+        .with_hint(phys.table, "WITH (UPDLOCK, ROWLOCK)", "mssql")
+    )
     return [dict(r._mapping) for r in conn.execute(stmt)]
 
 

@@ -1,0 +1,113 @@
+"""Shared fixtures: real SQLite and PostgreSQL databases built for each test.
+
+PostgreSQL tests run when ``LMTRIAGE_TEST_PG=1`` (CI sets it) against 127.0.0.1:5432 with
+trust auth: the session creates its own database and drops it at the end. Elsewhere they skip
+and say why.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.support import handmade
+
+PG_ADMIN_URL = os.environ.get(
+    "LMTRIAGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+PG_WANTED = os.environ.get("LMTRIAGE_TEST_PG") == "1"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every test away from the real XDG directories and environment."""
+    for var in ("LMTRIAGE_DB", "LMTRIAGE_CONFIG", "LMTRIAGE_DB_PASSWORD", "LMTRIAGE_AUDIT"):
+        monkeypatch.delenv(var, raising=False)
+    home = tmp_path / "home"
+    for kind in ("CONFIG", "DATA", "STATE", "CACHE"):
+        monkeypatch.setenv(f"XDG_{kind}_HOME", str(home / kind.lower()))
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test session."""
+    if not PG_WANTED:
+        pytest.skip("PostgreSQL tests need LMTRIAGE_TEST_PG=1 (and a server at 127.0.0.1:5432)")
+    name = f"lmtriage_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.dispose()
+
+
+def _reset_pg(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    engine.dispose()
+
+
+@dataclass
+class LmDb:
+    """A hand-built ListManager database and the config that maps its renamed column."""
+
+    backend: str
+    url: str
+    config: Path
+    now: datetime
+    engine: sa.Engine
+
+    def args(self, *extra: str) -> list[str]:
+        """CLI arguments naming this database and config."""
+        return ["--db", self.url, "--config", str(self.config), *extra]
+
+
+def _now() -> datetime:
+    return datetime.now().replace(microsecond=0)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def lm_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LmDb]:
+    """The hand-built database on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'handmade.sqlite'}"
+    else:
+        url = request.getfixturevalue("pg_database")
+        _reset_pg(url)
+    engine = sa.create_engine(url)
+    now = _now()
+    handmade.build(engine, now)
+    try:
+        yield LmDb(request.param, url, handmade.write_config(tmp_path), now, engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Iterator[LmDb]:
+    """The hand-built database on SQLite only (for tests that need no second backend)."""
+    url = f"sqlite:///{tmp_path / 'handmade.sqlite'}"
+    engine = sa.create_engine(url)
+    now = _now()
+    handmade.build(engine, now)
+    try:
+        yield LmDb("sqlite", url, handmade.write_config(tmp_path), now, engine)
+    finally:
+        engine.dispose()
