@@ -1,0 +1,923 @@
+"""The lmtriage console: blocked domains, blocked IPs and the dashboard in one screen.
+
+State lives here and changes only in message handlers on the UI thread; every database read
+or write runs in a thread worker that posts a message back. A refresh never overlaps another:
+it is one exclusive worker, re-armed by a timer when it finishes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, ProgressBar, Static, TabbedContent, TabPane
+
+from tui.core import Core
+from tui.db import queries
+from tui.db.queries import SORT_COLUMNS, BlockFilter
+from tui.db.records import Block, BlockKey, BlockKind, ReplyGroup, Stream
+from tui.db.release import (
+    BlockRef,
+    ReleaseResult,
+    UndoResult,
+    refs_for_stream,
+    release_blocks,
+    undo_release,
+)
+from tui.textsafe import printable
+from tui.ui import format as fmt
+from tui.ui.bindings import KEYS, KEYS_BY_ID, WRITE_ACTIONS
+from tui.ui.messages import RefreshDone, RefreshResult, ReleaseProgress, WorkFailed
+from tui.ui.screens.confirm import ConfirmScreen
+from tui.ui.screens.help import HelpScreen
+from tui.ui.screens.replies import RepliesScreen
+from tui.ui.screens.stream_picker import StreamPicker
+from tui.ui.widgets.block_table import BlockTable, Column
+from tui.ui.widgets.dashboard import DashboardView
+from tui.ui.widgets.header_bar import HeaderBar
+
+PANES = ("domains", "ips", "dashboard")
+KIND_OF_PANE: dict[str, BlockKind] = {"domains": "domain", "ips": "ip"}
+SAMPLE_ROWS = 8
+PANE_ONLY_ACTIONS = frozenset(
+    {
+        "mark",
+        "mark_all",
+        "unmark_all",
+        "sort_next",
+        "sort_reverse",
+        "toggle_details",
+        "release",
+        "filter",
+        "drill",
+    }
+)
+
+
+def domain_columns(category: Callable[[Block], str]) -> list[Column]:
+    """Pane 1: stream, domain, since, next retry or Permanent, attempts, category, latest reply."""
+    return [
+        Column("stream", "Stream", 12, lambda b: b.stream_name, priority=4),
+        Column("domain", "Domain", 22, lambda b: b.domain, priority=10),
+        Column("since", "Since", 11, lambda b: fmt.short_time(b.since), priority=3),
+        Column("next_retry", "Next retry", 11, fmt.next_retry, priority=6),
+        Column("attempts", "Tries", 6, lambda b: fmt.count(b.attempts), priority=2, right=True),
+        Column("category", "Category", 14, category, priority=7),
+        Column(
+            "latest",
+            "Latest reply",
+            12,
+            lambda b: fmt.one_line(b.latest_reply),
+            priority=9,
+            flex=True,
+        ),
+    ]
+
+
+def ip_columns(category: Callable[[Block], str]) -> list[Column]:
+    """Pane 2: ListManager's columns, then since, attempts, category, latest reply."""
+    return [
+        Column("stream", "Stream", 11, lambda b: b.stream_name, priority=4),
+        Column("ip", "IP", 15, lambda b: b.ip or "", priority=10),
+        Column("domain", "Domain", 16, lambda b: b.domain, priority=9),
+        Column("mx", "Blocking MX", 15, lambda b: b.mx or "", priority=8),
+        Column("description", "Description", 18, lambda b: fmt.one_line(b.description), priority=2),
+        Column("next_retry", "Next retry", 11, fmt.next_retry, priority=6),
+        Column("since", "Since", 11, lambda b: fmt.short_time(b.since), priority=1),
+        Column("attempts", "Tries", 6, lambda b: fmt.count(b.attempts), priority=1, right=True),
+        Column("category", "Category", 14, category, priority=5),
+        Column(
+            "latest",
+            "Latest reply",
+            12,
+            lambda b: fmt.one_line(b.latest_reply),
+            priority=3,
+            flex=True,
+        ),
+    ]
+
+
+class DetailPanel(VerticalScroll):
+    """The block under the cursor, in full: what the row had to cut."""
+
+    DEFAULT_CSS = """
+    DetailPanel { height: 7; border-top: solid $accent; padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(""), id="detail-text")
+
+    def show(self, text: Text) -> None:
+        """Replace the text."""
+        self.query_one("#detail-text", Static).update(text)
+
+
+class FilterBar(Input):
+    """``/`` opens it; typing filters the pane; Enter keeps the filter, Esc clears it."""
+
+    DEFAULT_CSS = """
+    FilterBar { dock: bottom; height: 3; display: none; }
+    FilterBar.-shown { display: block; }
+    """
+
+
+class ReleaseProgressScreen(Screen[None]):
+    """Progress of a large release; it closes itself when the worker is done."""
+
+    DEFAULT_CSS = """
+    ReleaseProgressScreen { align: center middle; background: $background 60%; }
+    ReleaseProgressScreen > Vertical { width: 60; height: 7; border: thick $warning; background: $surface; padding: 1; }
+    """
+
+    def __init__(self, total: int) -> None:
+        super().__init__()
+        self.total = total
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(f"Releasing {self.total:,} block(s)…"))
+            yield ProgressBar(total=self.total, id="release-progress")
+
+    def advance(self, done: int) -> None:
+        """Move the bar."""
+        self.query_one(ProgressBar).update(progress=done)
+
+
+class LmTriageApp(App[int]):
+    """The console."""
+
+    TITLE = "lmtriage"
+    CSS_PATH = "app.tcss"
+    BINDINGS = [k.binding() for k in KEYS]
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, core: Core, *, clock: Callable[[], datetime] = datetime.now) -> None:
+        super().__init__()
+        self.core = core
+        self.clock = clock
+        self.stream: Stream | None = None
+        self.streams: list[Stream] = []
+        self.filters: dict[str, BlockFilter] = {
+            "domains": BlockFilter("domain", sort="domain"),
+            "ips": BlockFilter("ip", sort="domain"),
+        }
+        self.paused = False
+        self.refreshing = False
+        self.refresh_again = False
+        self.last_refresh: datetime | None = None
+        self.refresh_timer: Timer | None = None
+        self.failures = 0
+        self.last_release: ReleaseResult | None = None
+        self.release_screen: ReleaseProgressScreen | None = None
+        self.details_shown = True
+        self.filter_debounce: Timer | None = None
+        self._names: dict[int, str] = {}
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield HeaderBar(id="header")
+        with TabbedContent(initial="domains", id="tabs"):
+            with TabPane("1 Blocked domains", id="domains"):
+                yield BlockTable(
+                    "domain",
+                    domain_columns(self.category_of),
+                    loader=self._loader("domain"),
+                    id="domain-table",
+                )
+            with TabPane("2 Blocked IPs", id="ips"):
+                yield BlockTable(
+                    "ip", ip_columns(self.category_of), loader=self._loader("ip"), id="ip-table"
+                )
+            with TabPane("3 Dashboard", id="dashboard"):
+                yield DashboardView(id="dashboard-view")
+        yield DetailPanel(id="detail")
+        yield FilterBar(
+            placeholder="filter: domain, IP, MX or description (Enter keeps, Esc clears)",
+            id="filter",
+        )
+        yield Static(Text(""), id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Apply the keymap, draw the header and start the first refresh."""
+        keymap = {k: v for k, v in self.core.config.keymap.items() if k in KEYS_BY_ID}
+        unknown = sorted(set(self.core.config.keymap) - set(KEYS_BY_ID))
+        if keymap:
+            self.set_keymap(keymap)
+        if unknown:
+            self.set_status(
+                f"config [keymap]: unknown binding id(s) {', '.join(unknown)}; see ? for the ids",
+                "warning",
+            )
+        for warning in self.core.config.warnings:
+            self.set_status(warning, "warning")
+        if self.core.read_only:
+            self.set_status(
+                f"read-only: {self.core.read_only_reason}; release and undo are off", "warning"
+            )
+        for table in self.query(BlockTable):
+            table.sort_id = "domain"
+            table.loading = True
+        self.query_one("#domain-table", BlockTable).focus()
+        self.update_header()
+        self.refresh_data()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _loader(self, kind: BlockKind) -> Callable[[list[int]], list[Block]]:
+        def load(ids: list[int]) -> list[Block]:
+            with self.core.connect() as conn:
+                since = self.core.since() if self.core.schema.has("attempts") else None
+                return queries.fetch_blocks(
+                    self.core.schema, conn, kind, ids, since=since, names=self._names or None
+                )
+
+        return load
+
+    def category_of(self, block: Block) -> str:
+        """The category of a block's latest reply (filled in by the diagnosis layer)."""
+        return ""
+
+    def reply_group_columns(self) -> list[str]:
+        """Columns of the drill-down's reply groups."""
+        return ["Count", "First seen", "Last seen", "Code", "MX hosts", "Reply"]
+
+    def reply_group_cells(self, group: ReplyGroup) -> list[Text]:
+        """One row of the drill-down, every cell plain text."""
+        hosts = ", ".join(f"{h} ({n})" for h, n in group.mx_hosts[:3])
+        return [
+            Text(f"{group.count:,}", justify="right"),
+            Text(fmt.long_time(group.first_seen)),
+            Text(fmt.long_time(group.last_seen)),
+            Text("" if group.code is None else str(group.code)),
+            Text(printable(hosts, max_chars=60)),
+            Text(printable(fmt.one_line(group.text), max_chars=300)),
+        ]
+
+    def reply_detail(self, group: ReplyGroup) -> Text:
+        """The whole text of a reply group, for the drill-down's lower panel."""
+        text = Text()
+        text.append(
+            f"{group.count:,} attempt(s), {fmt.long_time(group.first_seen)} … {fmt.long_time(group.last_seen)}\n",
+            style="bold",
+        )
+        if group.mx_hosts:
+            text.append(
+                "MX: "
+                + printable(", ".join(f"{h} ({n})" for h, n in group.mx_hosts), max_chars=600)
+                + "\n",
+                style="dim",
+            )
+        text.append(printable(group.text, one_line=False))
+        return text
+
+    def block_detail(self, block: Block) -> Text:
+        """The detail panel's text for a block."""
+        text = Text()
+        if block.kind == "domain":
+            text.append("Domain block ", style="bold")
+            text.append(printable(block.domain, max_chars=250), style="bold")
+        else:
+            text.append("IP pair ", style="bold")
+            text.append(printable(f"{block.ip} → MX {block.mx}", max_chars=120), style="bold")
+            text.append(" for ")
+            text.append(printable(block.domain, max_chars=250), style="bold")
+        text.append(
+            f"   stream {printable(block.stream_name, max_chars=60)}   since {fmt.long_time(block.since)}   "
+        )
+        text.append(
+            "Permanent"
+            if block.next_retry is None
+            else f"next retry {fmt.long_time(block.next_retry)}",
+            style="red" if block.next_retry is None else "",
+        )
+        if block.attempts is not None:
+            text.append(f"   {block.attempts:,} attempt(s) in the window")
+        text.append("\n")
+        if block.description:
+            text.append("Description: ", style="dim")
+            text.append(printable(block.description, max_chars=1000) + "\n")
+        if block.latest_reply:
+            where = f" via {block.latest_mx_host}" if block.latest_mx_host else ""
+            text.append(
+                f"Latest reply {fmt.long_time(block.latest_time)}{printable(where, max_chars=120)}: ",
+                style="dim",
+            )
+            text.append(printable(block.latest_reply, one_line=False, max_chars=2000))
+        elif self.core.schema.has("attempts"):
+            text.append("No failed attempt in the window.", style="dim")
+        else:
+            text.append("Replies unavailable: the delivery attempt log is missing.", style="dim")
+        return text
+
+    @property
+    def pane(self) -> str:
+        """The active pane id."""
+        return self.query_one(TabbedContent).active or "domains"
+
+    def table_of(self, pane: str) -> BlockTable:
+        """The block table of pane ``domains`` or ``ips``."""
+        return self.query_one("#domain-table" if pane == "domains" else "#ip-table", BlockTable)
+
+    @property
+    def active_table(self) -> BlockTable | None:
+        """The block table of the active pane, if it has one."""
+        return self.table_of(self.pane) if self.pane in KIND_OF_PANE else None
+
+    def set_status(self, text: str, severity: str = "information") -> None:
+        """One line at the bottom (and a toast for warnings and errors)."""
+        style = {"error": "bold red", "warning": "yellow"}.get(severity, "")
+        self.query_one("#status", Static).update(Text(printable(text, max_chars=400), style=style))
+        if severity in ("error", "warning"):
+            self.notify(printable(text, max_chars=400), severity=severity, markup=False)  # type: ignore[arg-type]
+
+    def update_header(self) -> None:
+        """Redraw the header line."""
+        self.query_one(HeaderBar).show(
+            database=self.core.display_url,
+            stream=self.stream.name if self.stream else "All",
+            refreshed=self.last_refresh,
+            refreshing=self.refreshing,
+            read_only=self.core.read_only,
+            paused=self.paused,
+            demo=self.core.is_demo,
+        )
+
+    def update_tab_titles(self) -> None:
+        """Row and mark counts in the tab titles."""
+        tabs = self.query_one(TabbedContent)
+        for pane, label in (("domains", "1 Blocked domains"), ("ips", "2 Blocked IPs")):
+            table = self.table_of(pane)
+            title = f"{label} ({len(table.keys):,})"
+            if table.marks:
+                title += f" ●{len(table.marks):,}"
+            f = self.filters[pane]
+            if f.text or f.domain:
+                title += " ⧩"
+            tabs.get_tab(pane).label = Text(title)
+
+    # ------------------------------------------------------------------ refresh
+
+    def current_filters(self) -> dict[str, BlockFilter]:
+        """The filters the block panes show, with the current stream."""
+        sid = self.stream.id if self.stream else None
+        return {pane: f.with_(stream_id=sid) for pane, f in self.filters.items()}
+
+    def refresh_data(self) -> None:
+        """Start a refresh unless one is running (then run one more right after it)."""
+        if self.refreshing:
+            self.refresh_again = True
+            return
+        if self.refresh_timer is not None:
+            self.refresh_timer.stop()
+            self.refresh_timer = None
+        self.refreshing = True
+        self.refresh_again = False
+        self.update_header()
+        self._refresh_worker(self.current_filters(), self.stream)
+
+    @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
+    def _refresh_worker(self, filters: dict[str, BlockFilter], stream: Stream | None) -> None:
+        """Read keys for both panes and the dashboard (thread)."""
+        core = self.core
+        result = RefreshResult(filters=filters)
+        try:
+            with core.connect() as conn:
+                result.streams = queries.list_streams(core.schema, conn)
+                for pane, filt in filters.items():
+                    result.keys[pane] = queries.block_keys(core.schema, conn, filt)
+                result.dashboard = queries.dashboard(
+                    core.schema, conn, stream, now=core.now(), window=core.config.window
+                )
+            result.finished = self.clock()
+        except Exception as err:  # noqa: BLE001 - one line in the status bar
+            self.post_message(RefreshDone(None, WorkFailed("refresh", err).text))
+            return
+        self.post_message(RefreshDone(result))
+
+    @on(RefreshDone)
+    def refresh_done(self, message: RefreshDone) -> None:
+        """Apply a refresh, then re-arm the timer (with backoff after a failure)."""
+        self.refreshing = False
+        delay = self.core.config.refresh_seconds
+        if message.error:
+            self.failures += 1
+            delay = min(2**self.failures, 60)
+            self.set_status(f"{message.error} — retrying in {delay:.0f}s", "error")
+            for table in self.query(BlockTable):
+                table.loading = False
+        else:
+            result = message.result
+            assert result is not None
+            if self.failures:
+                self.set_status("connection restored")
+            self.failures = 0
+            self.streams = result.streams
+            self._names = {s.id: s.name for s in result.streams}
+            for pane, keys in result.keys.items():
+                table = self.table_of(pane)
+                table.loading = False
+                table.empty_text = self._empty_text(pane)
+                table.set_keys(keys)
+            if result.dashboard is not None:
+                self.query_one(DashboardView).show(result.dashboard)
+            self.last_refresh = result.finished
+            self.update_tab_titles()
+            if result.filters != self.current_filters():
+                self.refresh_again = True
+        self.update_header()
+        if self.refresh_again:
+            self.refresh_data()
+        elif not self.paused and delay > 0:
+            self.refresh_timer = self.set_timer(delay, self._auto_refresh)
+
+    def _auto_refresh(self) -> None:
+        self.refresh_timer = None
+        if not self.paused:
+            self.refresh_data()
+
+    def _empty_text(self, pane: str) -> str:
+        f = self.filters[pane]
+        what = "blocked domains" if pane == "domains" else "blocked IP pairs"
+        where = f" in stream {self.stream.name}" if self.stream else ""
+        if f.text or f.domain:
+            return f"no {what}{where} match the filter (Esc clears it)"
+        return f"no {what}{where}"
+
+    # ------------------------------------------------------------------ table events
+
+    @on(BlockTable.Highlighted)
+    def block_highlighted(self, message: BlockTable.Highlighted) -> None:
+        """Show the cursor block in the detail panel."""
+        if message.table is not self.active_table:
+            return
+        if message.block is None:
+            key = message.table.current_key
+            text = Text("loading…" if key else message.table.empty_text, style="dim")
+        else:
+            text = self.block_detail(message.block)
+        self.query_one(DetailPanel).show(text)
+
+    @on(BlockTable.MarksChanged)
+    def marks_changed(self, message: BlockTable.MarksChanged) -> None:
+        """Counts in the tab titles."""
+        self.update_tab_titles()
+
+    @on(TabbedContent.TabActivated)
+    def tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        """Focus the pane's main widget and show its cursor block."""
+        table = self.active_table
+        detail = self.query_one(DetailPanel)
+        if table is not None:
+            table.focus()
+            detail.display = self.details_shown
+            block = table.current_block
+            detail.show(self.block_detail(block) if block else Text(""))
+        else:
+            detail.display = False
+            self.query_one("#dash-domains").focus()
+        self.refresh_bindings()
+
+    @on(DashboardView.ViewBlocks)
+    def view_blocks(self, message: DashboardView.ViewBlocks) -> None:
+        """The dashboard's "view blocks": panes 1 and 2 show that domain's blocks."""
+        for pane in KIND_OF_PANE:
+            self.filters[pane] = self.filters[pane].with_(domain=message.domain, text=None)
+        self.set_status(f"showing the blocks of {message.domain} (Esc shows all)")
+        self.query_one(TabbedContent).active = "domains"
+        self.refresh_data()
+
+    # ------------------------------------------------------------------ actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide writes in read-only mode; pane actions only on the main screen's block lists."""
+        if action in WRITE_ACTIONS and self.core.read_only:
+            return False
+        if action in ("help", "quit", "command_palette"):
+            return True
+        if self.screen_stack and self.screen is not self.screen_stack[0]:
+            return False
+        if action in PANE_ONLY_ACTIONS:
+            return self.pane in KIND_OF_PANE
+        return True
+
+    def action_show_pane(self, pane: str) -> None:
+        """Switch panes."""
+        if pane in PANES:
+            self.query_one(TabbedContent).active = pane
+
+    def action_pick_stream(self) -> None:
+        """Choose the stream, or All."""
+
+        def chosen(result: Stream | None | bool) -> None:
+            if result is False:
+                return
+            self.stream = result if isinstance(result, Stream) else None
+            for table in self.query(BlockTable):
+                table.clear_marks()
+            self.update_header()
+            self.refresh_data()
+
+        self.push_screen(StreamPicker(self.streams, self.stream), chosen)
+
+    def action_drill(self) -> None:
+        """Enter: the replies behind the cursor block."""
+        table = self.active_table
+        if table is None:
+            return
+        block = table.current_block
+        if block is None:
+            self.set_status("nothing under the cursor yet")
+            return
+        if not self.core.schema.has("attempts"):
+            report = self.core.schema.discovery.tables["attempts"]
+            self.set_status(
+                f"no drill-down: the delivery attempt log is {report.summary()}", "warning"
+            )
+            return
+        self.push_screen(RepliesScreen(block))
+
+    def action_mark(self) -> None:
+        """Space: mark and move down."""
+        if (table := self.active_table) is not None:
+            table.toggle_mark()
+
+    def action_mark_all(self) -> None:
+        """Mark every row the filter shows."""
+        if (table := self.active_table) is not None:
+            table.mark_all()
+            self.set_status(f"marked {len(table.marks):,} row(s)")
+
+    def action_unmark_all(self) -> None:
+        """Clear the marks of both block panes."""
+        for table in self.query(BlockTable):
+            table.clear_marks()
+
+    def action_sort_next(self) -> None:
+        """Sort the pane by its next sortable column."""
+        pane = self.pane
+        if pane not in KIND_OF_PANE:
+            return
+        order = SORT_COLUMNS[KIND_OF_PANE[pane]]
+        f = self.filters[pane]
+        nxt = order[(order.index(f.sort) + 1) % len(order)] if f.sort in order else order[0]
+        self.filters[pane] = f.with_(sort=nxt)
+        table = self.table_of(pane)
+        table.sort_id = nxt
+        table.refresh()
+        self.set_status(f"sorted by {nxt.replace('_', ' ')}")
+        self.refresh_data()
+
+    def action_sort_reverse(self) -> None:
+        """Reverse the pane's sort."""
+        pane = self.pane
+        if pane not in KIND_OF_PANE:
+            return
+        f = self.filters[pane]
+        self.filters[pane] = f.with_(descending=not f.descending)
+        table = self.table_of(pane)
+        table.descending = not f.descending
+        table.refresh()
+        self.refresh_data()
+
+    def action_toggle_details(self) -> None:
+        """Show or hide the detail panel."""
+        self.details_shown = not self.details_shown
+        self.query_one(DetailPanel).display = self.details_shown and self.active_table is not None
+
+    def action_refresh(self) -> None:
+        """F5."""
+        self.refresh_data()
+
+    def action_toggle_pause(self) -> None:
+        """Pause or resume auto-refresh."""
+        self.paused = not self.paused
+        if self.paused and self.refresh_timer is not None:
+            self.refresh_timer.stop()
+            self.refresh_timer = None
+        elif not self.paused and not self.refreshing and self.refresh_timer is None:
+            delay = self.core.config.refresh_seconds
+            if delay > 0:
+                self.refresh_timer = self.set_timer(delay, self._auto_refresh)
+        self.set_status("auto-refresh paused (p resumes)" if self.paused else "auto-refresh on")
+        self.update_header()
+
+    def action_help(self) -> None:
+        """Every binding."""
+        self.push_screen(HelpScreen(dict(self.core.config.keymap), self.core.read_only))
+
+    # -- filter
+
+    def action_filter(self) -> None:
+        """Open the filter bar for the active pane."""
+        if self.pane not in KIND_OF_PANE:
+            return
+        bar = self.query_one(FilterBar)
+        bar.value = self.filters[self.pane].text or ""
+        bar.add_class("-shown")
+        bar.focus()
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        """Filter as the user types (debounced)."""
+        pane = self.pane
+        if pane not in KIND_OF_PANE:
+            return
+        self.filters[pane] = self.filters[pane].with_(text=event.value or None)
+        if self.filter_debounce is not None:
+            self.filter_debounce.stop()
+        self.filter_debounce = self.set_timer(0.3, self.refresh_data)
+
+    @on(Input.Submitted, "#filter")
+    def filter_submitted(self, event: Input.Submitted) -> None:
+        """Enter keeps the filter and returns to the list."""
+        self._close_filter_bar()
+
+    def _close_filter_bar(self) -> None:
+        bar = self.query_one(FilterBar)
+        bar.remove_class("-shown")
+        if (table := self.active_table) is not None:
+            table.focus()
+
+    def action_back(self) -> None:
+        """Esc: close the filter bar, clear the filter, then the dashboard's domain filter."""
+        bar = self.query_one(FilterBar)
+        pane = self.pane
+        if bar.has_class("-shown"):
+            bar.value = ""
+            self._close_filter_bar()
+            if pane in KIND_OF_PANE:
+                self.filters[pane] = self.filters[pane].with_(text=None)
+                self.refresh_data()
+            return
+        if pane not in KIND_OF_PANE:
+            self.query_one(TabbedContent).active = "domains"
+            return
+        f = self.filters[pane]
+        if f.text:
+            self.filters[pane] = f.with_(text=None)
+            self.set_status("filter cleared")
+            self.refresh_data()
+        elif f.domain:
+            for p in KIND_OF_PANE:
+                self.filters[p] = self.filters[p].with_(domain=None)
+            self.set_status("showing every domain")
+            self.refresh_data()
+
+    # -- release
+
+    def _marked_or_cursor(self) -> list[BlockKey]:
+        keys: list[BlockKey] = []
+        for pane in KIND_OF_PANE:
+            keys += self.table_of(pane).marked_keys()
+        if keys:
+            return keys
+        table = self.active_table
+        if table is not None and table.current_key is not None:
+            return [table.current_key]
+        return []
+
+    def action_release(self) -> None:
+        """Release the marked rows of both panes, or the cursor row."""
+        keys = self._marked_or_cursor()
+        if not keys:
+            self.set_status("nothing to release: no marks and no row under the cursor")
+            return
+        self._prepare_release(keys, None)
+
+    def action_release_all(self) -> None:
+        """Release every block of the current stream (the dashboard's release-all)."""
+        self._prepare_release(None, self.stream)
+
+    @work(thread=True, exclusive=True, group="prepare-release", exit_on_error=False)
+    def _prepare_release(self, keys: list[BlockKey] | None, stream: Stream | None) -> None:
+        """Read what the user saw of each block (identity), for the dialog and the re-check."""
+        core = self.core
+        try:
+            with core.connect() as conn:
+                if keys is None:
+                    refs = refs_for_stream(core.schema, conn, stream.id if stream else None)
+                    blocks: list[Block] = []
+                    sample_ids = {"domain": [], "ip": []}  # type: dict[str, list[int]]
+                    for r in refs[:SAMPLE_ROWS]:
+                        sample_ids[r.key.kind].append(r.key.block_id)
+                    for kind, ids in sample_ids.items():
+                        blocks += queries.fetch_blocks(core.schema, conn, kind, ids, since=None)  # type: ignore[arg-type]
+                else:
+                    blocks = []
+                    for kind in ("domain", "ip"):
+                        ids = [k.block_id for k in keys if k.kind == kind]
+                        blocks += queries.fetch_blocks(core.schema, conn, kind, ids, since=None)  # type: ignore[arg-type]
+                    refs = [BlockRef(b.key, b.identity) for b in blocks]
+        except Exception as err:  # noqa: BLE001
+            self.post_message(WorkFailed("preparing the release", err))
+            return
+        gone = 0 if keys is None else len(keys) - len(refs)
+        self.call_from_thread(self._confirm_release, refs, blocks, gone, keys is None, stream)
+
+    def _confirm_release(
+        self,
+        refs: list[BlockRef],
+        sample: list[Block],
+        gone: int,
+        release_all: bool,
+        stream: Stream | None,
+    ) -> None:
+        if not refs:
+            self.set_status(
+                "nothing to release: those blocks are already gone"
+                if gone
+                else "no blocks to release"
+            )
+            self.refresh_data()
+            return
+        n_domain = sum(1 for r in refs if r.key.kind == "domain")
+        n_ip = len(refs) - n_domain
+        where = (
+            f"stream {stream.name}"
+            if stream
+            else ("all streams" if release_all else "the marked rows")
+        )
+        mode = self.core.config.release_mode
+        lines = [
+            f"{len(refs):,} block(s): {n_domain:,} blocked domain(s), {n_ip:,} blocked IP pair(s) — {where}.",
+            f"Database: {self.core.display_url}",
+            f"Mode: {mode} ({'delete the block rows' if mode == 'delete' else 'set NextRetry to now'}); audited; u undoes it.",
+        ]
+        if gone:
+            lines.append(f"{gone:,} marked block(s) are already gone.")
+        rows = []
+        for b in sample[:SAMPLE_ROWS]:
+            pair = f"{b.ip} → {b.mx}  " if b.kind == "ip" else ""
+            rows.append(
+                printable(f"  {b.kind:6} {b.stream_name:12.12} {pair}{b.domain}", max_chars=100)
+            )
+        if len(refs) > len(rows):
+            rows.append(f"  … and {len(refs) - len(rows):,} more")
+        title = "Release every block of " + where + "?" if release_all else "Release these blocks?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                if len(refs) >= 500:
+                    self.release_screen = ReleaseProgressScreen(len(refs))
+                    self.push_screen(self.release_screen)
+                self.set_status(f"releasing {len(refs):,} block(s)…")
+                self._release_worker(refs, stream, release_all)
+            else:
+                self.set_status("nothing released")
+
+        self.push_screen(ConfirmScreen(title, lines, rows), answered)
+
+    @work(thread=True, exclusive=True, group="release", exit_on_error=False)
+    def _release_worker(
+        self, refs: list[BlockRef], stream: Stream | None, release_all: bool
+    ) -> None:
+        """Release in one transaction, audited (thread)."""
+        core = self.core
+        try:
+            result = release_blocks(
+                core.schema,
+                core.engine,
+                core.audit,
+                core.audit_context(),
+                refs,
+                mode=core.config.release_mode,
+                now=core.now(),
+                stream_label=stream.name if stream else ("all streams" if release_all else None),
+                action="release-all" if release_all else "release",
+                read_only=core.read_only,
+                progress=lambda done, total: self.post_message(ReleaseProgress(done, total)),
+            )
+        except Exception as err:  # noqa: BLE001
+            self.post_message(WorkFailed("release", err))
+            self.call_from_thread(self._close_release_screen)
+            return
+        self.call_from_thread(self._release_finished, result)
+
+    @on(ReleaseProgress)
+    def release_progress(self, message: ReleaseProgress) -> None:
+        """Move the progress bar."""
+        if self.release_screen is not None:
+            self.release_screen.advance(message.done)
+
+    def _close_release_screen(self) -> None:
+        if self.release_screen is not None:
+            if self.screen is self.release_screen:
+                self.pop_screen()
+            self.release_screen = None
+
+    def _release_finished(self, result: ReleaseResult) -> None:
+        self._close_release_screen()
+        if result.error:
+            self.set_status(f"release failed, nothing released: {result.error}", "error")
+        else:
+            self.last_release = result
+            released = {(k.kind, k.block_id) for k in result.released} | {
+                (k.kind, k.block_id) for k in result.gone
+            }
+            for pane, kind in KIND_OF_PANE.items():
+                table = self.table_of(pane)
+                table.marks -= {bid for k, bid in released if k == kind}
+            self.set_status(f"{result.summary()} — audit event {result.event_id}; u undoes it")
+            self.notify(result.summary(), title="Release", markup=False)
+        self.refresh_data()
+
+    # -- undo
+
+    def action_undo(self) -> None:
+        """Undo this session's last release."""
+        self._prepare_undo()
+
+    @work(thread=True, exclusive=True, group="undo", exit_on_error=False)
+    def _prepare_undo(self) -> None:
+        core = self.core
+        try:
+            event = core.audit.last_undoable(core.session_id, core.display_url)
+        except Exception as err:  # noqa: BLE001
+            self.post_message(WorkFailed("reading the audit", err))
+            return
+        self.call_from_thread(self._confirm_undo, event)
+
+    def _confirm_undo(self, event: Any) -> None:
+        if event is None:
+            self.set_status("nothing to undo in this session")
+            return
+        released = [r for r in event.rows if r.outcome == "released"]
+        lines = [
+            f"Audit event {event.id}: {event.action} of {event.released:,} block(s) at {event.started_at:%H:%M:%S} UTC ({event.mode}).",
+            "The rows are put back exactly as they were, unless any of them has come back meanwhile.",
+        ]
+        sample = [
+            printable(f"  {r.key}  {r.row.get('Domain', r.row.get('domain', ''))}", max_chars=100)
+            for r in released[:SAMPLE_ROWS]
+        ]
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._undo_worker(event.id)
+            else:
+                self.set_status("nothing undone")
+
+        self.push_screen(
+            ConfirmScreen("Undo the last release?", lines, sample, yes_label="Undo (y)"), answered
+        )
+
+    @work(thread=True, exclusive=True, group="undo", exit_on_error=False)
+    def _undo_worker(self, event_id: int) -> None:
+        core = self.core
+        try:
+            result = undo_release(
+                core.schema,
+                core.engine,
+                core.audit,
+                core.audit_context(),
+                event_id,
+                read_only=core.read_only,
+            )
+        except Exception as err:  # noqa: BLE001
+            self.post_message(WorkFailed("undo", err))
+            return
+        self.call_from_thread(self._undo_finished, result)
+
+    def _undo_finished(self, result: UndoResult) -> None:
+        self.set_status(result.summary(), "information" if result.ok else "warning")
+        self.refresh_data()
+
+    @on(WorkFailed)
+    def work_failed(self, message: WorkFailed) -> None:
+        """Any worker's failure: one line, never a traceback."""
+        self.set_status(message.text, "error")
+
+    # ------------------------------------------------------------------ palette
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every binding is also a palette command."""
+        yield from super().get_system_commands(screen)
+        for key in KEYS:
+            if key.id in ("quit", "help") or (key.writes and self.core.read_only):
+                continue
+            action = key.action
+            yield SystemCommand(
+                key.description, f"{key.id} — {key.keys}", lambda a=action: self.run_action(a)
+            )
+
+    def action_quit(self) -> None:  # type: ignore[override]
+        """Leave."""
+        self.exit(0)
+
+
+def build_app(core: Core, **kwargs: Any) -> LmTriageApp:
+    """The app for ``core`` (tests and screenshots use this too)."""
+    return LmTriageApp(core, **kwargs)
+
+
+__all__ = ["LmTriageApp", "build_app", "Binding"]

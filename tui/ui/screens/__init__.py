@@ -1,0 +1,1 @@
+"""Pushed screens: drill-down, dialogs, help."""

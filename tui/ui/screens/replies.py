@@ -1,0 +1,226 @@
+"""The drill-down: the SMTP replies behind a block, then the raw attempts of one reply."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, LoadingIndicator, Static
+
+from tui.db.queries import ReplyScope, reply_groups, reply_samples
+from tui.db.records import Block, ReplyGroup, ReplySample
+from tui.textsafe import printable
+from tui.ui import format as fmt
+from tui.ui.messages import WorkFailed
+
+SAMPLE_PAGE = 200
+
+
+def block_title(block: Block) -> str:
+    """``domain block gmail.com, stream default`` / ``IP pair 192.0.2.10 → 198.18.0.5 (gmail.com)``."""
+    if block.kind == "domain":
+        return f"domain block {block.domain}, stream {block.stream_name}"
+    return f"IP pair {block.ip} → MX {block.mx} ({block.domain}), stream {block.stream_name}"
+
+
+class RepliesScreen(Screen[None]):
+    """Reply groups behind one block: count, first and last seen, MX hosts, text."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="replies_back"),
+        Binding("enter", "samples", "Samples", id="replies_samples"),
+    ]
+
+    DEFAULT_CSS = """
+    RepliesScreen > Vertical { height: 1fr; }
+    RepliesScreen #title { background: $panel; text-style: bold; padding: 0 1; }
+    RepliesScreen DataTable { height: 1fr; }
+    RepliesScreen #reply-detail { height: 9; border-top: solid $accent; padding: 0 1; }
+    """
+
+    def __init__(self, block: Block) -> None:
+        super().__init__()
+        self.block = block
+        self.groups: list[ReplyGroup] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(
+                Text(printable(f"Replies behind the {block_title(self.block)}")), id="title"
+            )
+            yield LoadingIndicator()
+            yield DataTable(id="groups", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="reply-detail"):
+                yield Static(Text(""), id="reply-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Columns, then the query in a worker."""
+        table = self.query_one(DataTable)
+        for label in self.app.reply_group_columns():  # type: ignore[attr-defined]
+            table.add_column(label, key=label)
+        table.display = False
+        self.load()
+
+    @work(thread=True, exclusive=True, group="replies", exit_on_error=False)
+    def load(self) -> None:
+        """Query the attempt log (thread)."""
+        core = self.app.core  # type: ignore[attr-defined]
+        try:
+            with core.connect() as conn:
+                groups = reply_groups(
+                    core.schema, conn, ReplyScope.for_block(self.block), since=core.since()
+                )
+        except Exception as err:  # noqa: BLE001
+            self.post_message(WorkFailed("reading the replies", err))
+            return
+        self.app.call_from_thread(self.show, groups)
+
+    def show(self, groups: list[ReplyGroup]) -> None:
+        """Fill the table."""
+        self.groups = groups
+        self.query_one(LoadingIndicator).display = False
+        table = self.query_one(DataTable)
+        table.display = True
+        table.clear()
+        for i, group in enumerate(groups):
+            table.add_row(*self.app.reply_group_cells(group), key=str(i))  # type: ignore[attr-defined]
+        if not groups:
+            since = self.app.core.since()  # type: ignore[attr-defined]
+            self.query_one("#reply-text", Static).update(
+                Text(
+                    f"No failed attempts in the attempt log since {fmt.long_time(since)} for this block."
+                )
+            )
+        table.focus()
+
+    @on(WorkFailed)
+    def failed(self, message: WorkFailed) -> None:
+        """Say what went wrong, in one line."""
+        self.query_one(LoadingIndicator).display = False
+        self.query_one("#reply-text", Static).update(Text(message.text))
+        self.app.notify(message.text, severity="error", markup=False)
+
+    @on(DataTable.RowHighlighted, "#groups")
+    def highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Show the whole reply text and its diagnosis below the table."""
+        if event.cursor_row < 0 or event.cursor_row >= len(self.groups):
+            return
+        group = self.groups[event.cursor_row]
+        self.query_one("#reply-text", Static).update(self.app.reply_detail(group))  # type: ignore[attr-defined]
+
+    def action_samples(self) -> None:
+        """Raw attempts of the highlighted group."""
+        table = self.query_one(DataTable)
+        if 0 <= table.cursor_row < len(self.groups):
+            self.app.push_screen(SamplesScreen(self.block, self.groups[table.cursor_row]))
+
+    def action_back(self) -> None:
+        """Back to the block list."""
+        self.dismiss(None)
+
+
+class SamplesScreen(Screen[None]):
+    """The attempts that got one reply: time, IPs, MX host, code, the raw text."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="samples_back"),
+        Binding("n", "more", "More", id="samples_more"),
+    ]
+
+    DEFAULT_CSS = """
+    SamplesScreen #title { background: $panel; text-style: bold; padding: 0 1; }
+    SamplesScreen DataTable { height: 1fr; }
+    SamplesScreen #sample-detail { height: 8; border-top: solid $accent; padding: 0 1; }
+    """
+
+    def __init__(self, block: Block, group: ReplyGroup) -> None:
+        super().__init__()
+        self.block = block
+        self.group = group
+        self.samples: list[ReplySample] = []
+        self.exhausted = False
+
+    def compose(self) -> ComposeResult:
+        title = f"{self.group.count:,} attempt(s) with this reply — {block_title(self.block)}"
+        yield Static(Text(printable(title)), id="title")
+        yield DataTable(id="samples", cursor_type="row", zebra_stripes=True)
+        with VerticalScroll(id="sample-detail"):
+            yield Static(Text(printable(self.group.text, one_line=False)), id="sample-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Columns, then the first page."""
+        table = self.query_one(DataTable)
+        table.add_columns("Time", "From IP", "MX host", "MX IP", "Code", "Reply")
+        table.loading = True
+        self.load(None)
+
+    @work(thread=True, exclusive=True, group="samples", exit_on_error=False)
+    def load(self, before: tuple | None) -> None:
+        """One keyset page of attempts (thread)."""
+        core = self.app.core  # type: ignore[attr-defined]
+        try:
+            with core.connect() as conn:
+                page = reply_samples(
+                    core.schema,
+                    conn,
+                    ReplyScope.for_block(self.block),
+                    self.group.text,
+                    since=core.since(),
+                    limit=SAMPLE_PAGE,
+                    before=before,
+                )
+        except Exception as err:  # noqa: BLE001
+            self.post_message(WorkFailed("reading the attempts", err))
+            return
+        self.app.call_from_thread(self.show, page)
+
+    def show(self, page: list[ReplySample]) -> None:
+        """Append a page."""
+        table = self.query_one(DataTable)
+        table.loading = False
+        self.exhausted = len(page) < SAMPLE_PAGE
+        for sample in page:
+            self.samples.append(sample)
+            table.add_row(
+                Text(fmt.long_time(sample.time)),
+                Text(printable(sample.source_ip or "", max_chars=45)),
+                Text(printable(sample.mx_host or "", max_chars=80)),
+                Text(printable(sample.mx_ip or "", max_chars=45)),
+                Text("" if sample.code is None else str(sample.code)),
+                Text(printable(fmt.one_line(sample.text), max_chars=300)),
+            )
+        if len(self.samples) == len(page):
+            table.focus()
+
+    @on(WorkFailed)
+    def failed(self, message: WorkFailed) -> None:
+        """One line, in place and as a notification."""
+        self.query_one(DataTable).loading = False
+        self.app.notify(message.text, severity="error", markup=False)
+
+    @on(DataTable.RowHighlighted, "#samples")
+    def highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The raw text of the highlighted attempt, wrapped."""
+        if 0 <= event.cursor_row < len(self.samples):
+            s = self.samples[event.cursor_row]
+            self.query_one("#sample-text", Static).update(
+                Text(
+                    f"attempt {s.attempt_id} at {fmt.long_time(s.time)}\n"
+                    + printable(s.text, one_line=False)
+                )
+            )
+
+    def action_more(self) -> None:
+        """The next page of older attempts."""
+        if self.samples and not self.exhausted:
+            last = self.samples[-1]
+            self.load((last.time, last.attempt_id))
+
+    def action_back(self) -> None:
+        """Back to the reply groups."""
+        self.dismiss(None)

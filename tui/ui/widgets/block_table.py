@@ -1,0 +1,443 @@
+"""A virtual table of blocks: any number of rows, only the visible ones fetched and drawn.
+
+The table holds the ordered list of BlockIDs the filter shows (small even at 100,000 rows)
+and a bounded cache of full rows. ``render_line`` draws only visible lines; a page of rows
+that is not cached yet is fetched by key in a thread worker and drawn when it arrives. A
+refresh swaps the key list and keeps the cursor on the same block, the marks on blocks that
+still exist, and the old rows on screen until their fresh copies arrive.
+
+Every cell is plain text made printable (``tui.textsafe``) and drawn as a ``Segment``: text
+from the database is never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tui.db.records import Block, BlockKey, BlockKind
+from tui.textsafe import printable
+from tui.ui.bindings import TABLE_KEYS
+
+PAGE_ROWS = 50
+CACHE_ROWS = 4000
+MAX_INFLIGHT = 4
+
+Getter = Callable[[Block], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column: id, title, preferred width, and which columns go first when space is short."""
+
+    id: str
+    title: str
+    width: int
+    get: Getter
+    priority: int = 5  # higher stays longer when the terminal is narrow
+    flex: bool = False  # takes the width left over
+    right: bool = False
+
+
+class BlockTable(ScrollView, can_focus=True):
+    """The virtual block list of one pane."""
+
+    BINDINGS = [k.binding() for k in TABLE_KEYS]
+
+    COMPONENT_CLASSES = {
+        "blocktable--header",
+        "blocktable--cursor",
+        "blocktable--marked",
+        "blocktable--placeholder",
+        "blocktable--permanent",
+    }
+
+    DEFAULT_CSS = """
+    BlockTable {
+        background: $surface;
+        scrollbar-gutter: stable;
+    }
+    BlockTable > .blocktable--header { text-style: bold; background: $panel; color: $text; }
+    BlockTable > .blocktable--cursor { background: $accent 40%; }
+    BlockTable:focus > .blocktable--cursor { background: $accent 70%; text-style: bold; }
+    BlockTable > .blocktable--marked { color: $warning; text-style: bold; }
+    BlockTable > .blocktable--placeholder { color: $text-muted; }
+    BlockTable > .blocktable--permanent { color: $error; }
+    """
+
+    cursor_row: reactive[int] = reactive(0, always_update=True, repaint=False)
+
+    class Highlighted(Message):
+        """The cursor is on ``block`` (None when the table is empty or the row is loading)."""
+
+        def __init__(self, table: BlockTable, block: Block | None) -> None:
+            super().__init__()
+            self.table = table
+            self.block = block
+
+    class MarksChanged(Message):
+        """The set of marked rows changed."""
+
+        def __init__(self, table: BlockTable) -> None:
+            super().__init__()
+            self.table = table
+
+    class PageLoaded(Message):
+        """Rows fetched by a worker (posted from its thread)."""
+
+        def __init__(
+            self, generation: int, page: int, blocks: list[Block], error: str | None
+        ) -> None:
+            super().__init__()
+            self.generation = generation
+            self.page = page
+            self.blocks = blocks
+            self.error = error
+
+    def __init__(
+        self,
+        kind: BlockKind,
+        columns: Sequence[Column],
+        *,
+        loader: Callable[[list[int]], list[Block]] | None = None,
+        name: str | None = None,
+        id: str | None = None,  # noqa: A002 - Textual's argument name
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.kind = kind
+        self.columns = list(columns)
+        self.loader = loader
+        self.keys: list[int] = []
+        self.positions: dict[int, int] = {}
+        self.marks: set[int] = set()
+        self.cache: OrderedDict[int, Block] = OrderedDict()
+        self.fresh: dict[int, int] = {}  # block id -> generation its cached row was loaded in
+        self.generation = 0
+        self.inflight: set[int] = set()
+        self.loaded_once = False
+        self.sort_id: str | None = None
+        self.descending = False
+        self.empty_text = "no blocks"
+        self.errors: list[str] = []
+        self._layout: list[tuple[Column, int]] = []
+
+    # ------------------------------------------------------------------ data
+
+    def set_keys(self, keys: list[int]) -> None:
+        """Show a new key list; keep cursor block, marks and stale rows where possible."""
+        current = self.current_key
+        old_row = self.cursor_row
+        self.generation += 1
+        self.keys = keys
+        self.positions = {k: i for i, k in enumerate(keys)}
+        before = len(self.marks)
+        self.marks &= set(self.positions)
+        self.inflight.clear()
+        self.loaded_once = True
+        self.virtual_size = Size(max(self.size.width, 1), len(keys) + 1)
+        if current is not None and current.block_id in self.positions:
+            row = self.positions[current.block_id]
+        else:
+            row = min(old_row, max(len(keys) - 1, 0))
+        self.cursor_row = row
+        self._scroll_cursor_into_view()
+        if len(self.marks) != before:
+            self.post_message(self.MarksChanged(self))
+        self.refresh()
+        self._request_visible_pages()
+        self.post_message(self.Highlighted(self, self.current_block))
+
+    def forget_rows(self) -> None:
+        """Drop the cached rows (the evidence window or classifier changed)."""
+        self.cache.clear()
+        self.fresh.clear()
+
+    def on_block_table_page_loaded(self, message: PageLoaded) -> None:
+        """Store rows fetched by a worker and repaint."""
+        message.stop()
+        self.inflight.discard(message.page)
+        if message.error:
+            self.errors.append(message.error)
+            return
+        if message.generation != self.generation:
+            # Rows are still useful (same ids, recent data) but the page mapping moved on.
+            pass
+        for block in message.blocks:
+            self.cache[block.block_id] = block
+            self.cache.move_to_end(block.block_id)
+            self.fresh[block.block_id] = message.generation
+        while len(self.cache) > CACHE_ROWS:
+            old, _ = self.cache.popitem(last=False)
+            self.fresh.pop(old, None)
+        if message.generation == self.generation:
+            page_ids = self.keys[message.page * PAGE_ROWS : (message.page + 1) * PAGE_ROWS]
+            got = {b.block_id for b in message.blocks}
+            for missing in page_ids:
+                if missing not in got:
+                    # Gone since the keys were read: remember, so we do not fetch it forever.
+                    self.fresh[missing] = self.generation
+        self.refresh()
+        current = self.current_key
+        if current is not None and current.block_id in {b.block_id for b in message.blocks}:
+            self.post_message(self.Highlighted(self, self.current_block))
+        self._request_visible_pages()
+
+    def _page_needed(self, page: int) -> bool:
+        ids = self.keys[page * PAGE_ROWS : (page + 1) * PAGE_ROWS]
+        return any(self.fresh.get(i) != self.generation for i in ids)
+
+    def _request_visible_pages(self) -> None:
+        if self.loader is None or not self.keys:
+            return
+        top = max(self.scroll_offset.y, 0)
+        bottom = top + max(self.size.height, 1)
+        first, last = top // PAGE_ROWS, min(bottom, len(self.keys) - 1) // PAGE_ROWS
+        for page in range(first, last + 1):
+            if len(self.inflight) >= MAX_INFLIGHT:
+                break
+            if page in self.inflight or not self._page_needed(page):
+                continue
+            self.inflight.add(page)
+            ids = self.keys[page * PAGE_ROWS : (page + 1) * PAGE_ROWS]
+            self._start_page(self.generation, page, ids)
+
+    def _start_page(self, generation: int, page: int, ids: list[int]) -> None:
+        loader = self.loader
+        assert loader is not None
+
+        def work() -> None:
+            try:
+                blocks = loader(ids)
+                self.post_message(self.PageLoaded(generation, page, blocks, None))
+            except Exception as err:  # noqa: BLE001 - shown in the status line
+                from tui.db.errors import describe_exception
+
+                self.post_message(self.PageLoaded(generation, page, [], describe_exception(err)))
+
+        self.run_worker(work, thread=True, group=f"page-{self.id}", exit_on_error=False)
+
+    # ------------------------------------------------------------------ cursor and marks
+
+    @property
+    def current_key(self) -> BlockKey | None:
+        """Key of the cursor row."""
+        if 0 <= self.cursor_row < len(self.keys):
+            return BlockKey(self.kind, self.keys[self.cursor_row])
+        return None
+
+    @property
+    def current_block(self) -> Block | None:
+        """The cursor row's block, when its row is loaded."""
+        key = self.current_key
+        return self.cache.get(key.block_id) if key else None
+
+    def marked_keys(self) -> list[BlockKey]:
+        """Marked rows in display order."""
+        return [BlockKey(self.kind, k) for k in self.keys if k in self.marks]
+
+    def cached_block(self, block_id: int) -> Block | None:
+        """A row from the cache, if loaded."""
+        return self.cache.get(block_id)
+
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        """Repaint the two rows that changed and tell the pane."""
+        self.refresh_lines_for_rows(old, new)
+        self.post_message(self.Highlighted(self, self.current_block))
+
+    def refresh_lines_for_rows(self, *rows: int) -> None:
+        """Repaint the given data rows."""
+        top = self.scroll_offset.y
+        for row in rows:
+            y = row - top + 1
+            if 0 < y < self.size.height:
+                self.refresh(Region(0, y, self.size.width, 1))
+
+    def _visible_rows(self) -> int:
+        return max(self.size.height - 1, 1)
+
+    def _scroll_cursor_into_view(self) -> None:
+        top = self.scroll_offset.y
+        rows = self._visible_rows()
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + rows:
+            self.scroll_to(y=self.cursor_row - rows + 1, animate=False, immediate=True)
+
+    def move_cursor(self, row: int) -> None:
+        """Put the cursor on ``row`` (clamped) and scroll it into view."""
+        if not self.keys:
+            return
+        row = max(0, min(row, len(self.keys) - 1))
+        if row != self.cursor_row:
+            self.cursor_row = row
+        self._scroll_cursor_into_view()
+        self._request_visible_pages()
+
+    def action_cursor_up(self) -> None:
+        """Up one row."""
+        self.move_cursor(self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        """Down one row."""
+        self.move_cursor(self.cursor_row + 1)
+
+    def action_page_up(self) -> None:
+        """Up one screen."""
+        self.move_cursor(self.cursor_row - self._visible_rows())
+        self.scroll_to(
+            y=max(self.scroll_offset.y - self._visible_rows(), 0), animate=False, immediate=True
+        )
+
+    def action_page_down(self) -> None:
+        """Down one screen."""
+        self.move_cursor(self.cursor_row + self._visible_rows())
+
+    def action_top(self) -> None:
+        """First row."""
+        self.move_cursor(0)
+
+    def action_bottom(self) -> None:
+        """Last row."""
+        self.move_cursor(len(self.keys) - 1)
+
+    def toggle_mark(self) -> None:
+        """Mark or unmark the cursor row and move down."""
+        key = self.current_key
+        if key is None:
+            return
+        if key.block_id in self.marks:
+            self.marks.discard(key.block_id)
+        else:
+            self.marks.add(key.block_id)
+        self.refresh_lines_for_rows(self.cursor_row)
+        self.post_message(self.MarksChanged(self))
+        self.move_cursor(self.cursor_row + 1)
+
+    def mark_all(self) -> None:
+        """Mark every row the filter shows."""
+        self.marks = set(self.keys)
+        self.refresh()
+        self.post_message(self.MarksChanged(self))
+
+    def clear_marks(self) -> None:
+        """Unmark everything."""
+        if self.marks:
+            self.marks.clear()
+            self.refresh()
+            self.post_message(self.MarksChanged(self))
+
+    def on_click(self, event: events.Click) -> None:
+        """Click a row to put the cursor there."""
+        if event.y >= 1:
+            self.move_cursor(self.scroll_offset.y + event.y - 1)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        """Fetch rows scrolled into view."""
+        super().watch_scroll_y(old, new)
+        self._request_visible_pages()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Re-fit the columns."""
+        self._layout = []
+        self.virtual_size = Size(max(self.size.width, 1), len(self.keys) + 1)
+        self._request_visible_pages()
+
+    # ------------------------------------------------------------------ drawing
+
+    def column_layout(self) -> list[tuple[Column, int]]:
+        """Columns that fit the width, each with its width; the flex column takes the rest."""
+        if self._layout:
+            return self._layout
+        width = max(self.scrollable_content_region.width, 10) - 2  # the mark column
+        cols = list(self.columns)
+        while cols and sum(c.width + 1 for c in cols) > width:
+            victims = [c for c in cols if not c.flex] or cols
+            drop = min(victims, key=lambda c: c.priority)
+            if drop.priority >= 10:
+                break
+            cols.remove(drop)
+        spare = width - sum(c.width + 1 for c in cols)
+        layout = []
+        for c in cols:
+            w = c.width + (spare if c.flex and spare > 0 else 0)
+            layout.append((c, max(w, 1)))
+        self._layout = layout
+        return layout
+
+    def _cells(self, texts: list[tuple[str, int, bool]], style: Style) -> list[Segment]:
+        segments = []
+        for text, width, right in texts:
+            text = text if cell_len(text) <= width else set_cell_size(text, max(width - 1, 0)) + "…"
+            cell = set_cell_size(text, width) if not right else text.rjust(width)[-width:]
+            segments.append(Segment(cell + " ", style))
+        return segments
+
+    def render_line(self, y: int) -> Strip:
+        """Draw line ``y`` of the viewport: the header or one data row."""
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        layout = self.column_layout()
+        if y == 0:
+            style = base + self.get_component_rich_style("blocktable--header")
+            titles = []
+            for col, w in layout:
+                title = col.title
+                if col.id == self.sort_id:
+                    title += " ▼" if self.descending else " ▲"
+                titles.append((title, w, col.right))
+            segs = [Segment("  ", style), *self._cells(titles, style)]
+            return Strip(segs).adjust_cell_length(width, style)
+        row = self.scroll_offset.y + y - 1
+        if row >= len(self.keys):
+            if row == 0 and self.loaded_once:
+                muted = base + self.get_component_rich_style("blocktable--placeholder")
+                return Strip([Segment("  " + self.empty_text, muted)]).adjust_cell_length(
+                    width, base
+                )
+            return Strip.blank(width, base)
+        block_id = self.keys[row]
+        block = self.cache.get(block_id)
+        style = base
+        if row == self.cursor_row:
+            style = style + self.get_component_rich_style("blocktable--cursor")
+        marked = block_id in self.marks
+        mark_style = (
+            style + self.get_component_rich_style("blocktable--marked") if marked else style
+        )
+        if block is None:
+            muted = style + self.get_component_rich_style("blocktable--placeholder")
+            segs = [
+                Segment("● " if marked else "  ", mark_style),
+                Segment(f"… loading block {block_id}", muted),
+            ]
+            return Strip(segs).adjust_cell_length(width, style)
+        texts = [
+            (printable(col.get(block), max_chars=w * 2 + 8), w, col.right) for col, w in layout
+        ]
+        row_style = mark_style if marked else style
+        if block.next_retry is None and not marked:
+            row_style = style + self.get_component_rich_style("blocktable--permanent")
+        segs = [Segment("● " if marked else "  ", mark_style), *self._cells(texts, row_style)]
+        return Strip(segs).adjust_cell_length(width, style)
+
+    def get_state(self) -> dict[str, Any]:
+        """What a test or a screenshot wants to know about the table."""
+        return {
+            "rows": len(self.keys),
+            "cursor": self.cursor_row,
+            "marks": sorted(self.marks),
+            "cached": len(self.cache),
+        }
