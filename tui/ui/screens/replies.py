@@ -112,6 +112,12 @@ class RepliesScreen(Screen[None]):
         group = self.groups[event.cursor_row]
         self.query_one("#reply-text", Static).update(self.app.reply_detail(group))  # type: ignore[attr-defined]
 
+    @on(DataTable.RowSelected, "#groups")
+    def selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a group: its raw attempts."""
+        event.stop()
+        self.action_samples()
+
     def action_samples(self) -> None:
         """Raw attempts of the highlighted group."""
         table = self.query_one(DataTable)

@@ -1,4 +1,5 @@
-"""The top line: database (masked or DEMO), stream, last refresh, READ-ONLY and PAUSED badges."""
+"""The top line: badges (DEMO, READ-ONLY, PAUSED) first so they are never cut off, then the
+database (password masked), the stream and the time of the last refresh."""
 
 from __future__ import annotations
 
@@ -8,6 +9,14 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.textsafe import printable
+
+
+def middle_cut(text: str, width: int) -> str:
+    """Shorten ``text`` to ``width`` by cutting its middle (both ends of a URL matter)."""
+    if len(text) <= width:
+        return text
+    keep = max(width - 1, 2)
+    return text[: keep // 2] + "…" + text[-(keep - keep // 2) :]
 
 
 class HeaderBar(Static):
@@ -29,22 +38,23 @@ class HeaderBar(Static):
         demo: bool,
     ) -> None:
         """Redraw the line."""
-        text = Text()
+        text = Text(no_wrap=True, overflow="ellipsis")
         text.append("lmtriage ", style="bold")
+        if read_only:
+            text.append(" READ-ONLY ", style="bold white on red")
+            text.append(" ")
         if demo:
             text.append(" DEMO ", style="bold black on yellow")
             text.append(" ")
-        text.append(printable(database, max_chars=60))
+        if paused:
+            text.append(" PAUSED ", style="bold black on cyan")
+            text.append(" ")
+        text.append(middle_cut(printable(database, max_chars=None), 48))
         text.append("  stream: ", style="dim")
-        text.append(printable(stream, max_chars=40), style="bold")
+        text.append(middle_cut(printable(stream, max_chars=None), 24), style="bold")
         text.append("  ")
         if refreshing:
             text.append("refreshing… ", style="italic")
         if refreshed is not None:
-            text.append(f"refreshed {refreshed:%H:%M:%S}", style="dim")
-        if paused:
-            text.append("  PAUSED ", style="bold black on cyan")
-        if read_only:
-            text.append("  ")
-            text.append(" READ-ONLY ", style="bold white on red")
+            text.append(f"{refreshed:%H:%M:%S}", style="dim")
         self.update(text)
