@@ -33,13 +33,17 @@ LookupStatus = Literal["ok", "nxdomain", "nodata", "servfail", "refused", "timeo
 TRANSIENT: frozenset[str] = frozenset({"timeout", "servfail"})
 """Statuses worth another try."""
 
+_RESEND = 2.0
+"""Longest wait for one UDP answer before the query is sent again (dnspython's default)."""
+
 
 class Budget:
-    """The time one check may spend, started by its first lookup.
+    """The time one check may spend on the network.
 
-    The clock starts when the first lookup gets a concurrency slot, so time spent queueing
-    behind other checks does not count against this one; ``hard_deadline`` (a
-    ``time.monotonic()`` value, the end of the whole run) caps it regardless.
+    The clock starts with the check's first lookup, and time spent queueing for a
+    concurrency slot is given back (:meth:`extend`), so a busy run does not make checks time
+    out; ``hard_deadline`` (a ``time.monotonic()`` value, the end of the whole run) caps
+    everything, queueing included.
     """
 
     def __init__(self, seconds: float, hard_deadline: float | None = None) -> None:
@@ -53,6 +57,12 @@ class Budget:
             end = time.monotonic() + self.seconds
             self.deadline = end if self.hard_deadline is None else min(end, self.hard_deadline)
 
+    def extend(self, seconds: float) -> None:
+        """Give back ``seconds`` spent waiting (not past the hard deadline)."""
+        if self.deadline is not None and seconds > 0:
+            end = self.deadline + seconds
+            self.deadline = end if self.hard_deadline is None else min(end, self.hard_deadline)
+
     def remaining(self) -> float:
         """Seconds left (the whole budget when not started, capped by the hard deadline)."""
         now = time.monotonic()
@@ -63,11 +73,33 @@ class Budget:
             return left
         return self.deadline - now
 
+    def hard_remaining(self) -> float | None:
+        """Seconds before the run's deadline (``None`` when there is none)."""
+        if self.hard_deadline is None:
+            return None
+        return self.hard_deadline - time.monotonic()
+
     def expired_reason(self) -> str:
         """Why there is no time left."""
         if self.hard_deadline is not None and time.monotonic() >= self.hard_deadline:
             return "overall deadline of the run reached"
         return f"time limit of {self.seconds:g}s for this check reached"
+
+
+async def acquire_slot(limiter: asyncio.Semaphore, budget: Budget) -> bool:
+    """Wait for a concurrency slot, bounded by the run's deadline only; the wait is given
+    back to ``budget``. ``False`` when the deadline passed first (no slot is held then)."""
+    limit = budget.hard_remaining()
+    if limit is not None and limit <= 0:
+        return False
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(limit):
+            await limiter.acquire()
+    except TimeoutError:
+        return False
+    budget.extend(time.monotonic() - started)
+    return True
 
 
 @dataclass(frozen=True)
@@ -225,8 +257,10 @@ class Resolver:
             resolver.nameservers = [
                 dns.nameserver.Do53Nameserver(host, port) for host, port in self.nameservers
             ]
-            # One attempt tries every nameserver once before backing off.
-            resolver.timeout = self._attempt_time / len(self.nameservers)
+            # One attempt tries every nameserver once before backing off, and re-sends
+            # (as stub resolvers do) after at most _RESEND seconds so a lost UDP packet costs
+            # seconds, not the whole attempt.
+            resolver.timeout = min(self._attempt_time / len(self.nameservers), _RESEND)
             resolver.lifetime = self._attempt_time
             resolver.retry_servfail = False
             resolver.cache = None
@@ -252,13 +286,7 @@ class Resolver:
         if self.limiter is None:
             budget.start()
             return await self._attempts(qname, display, rdtype, budget)
-        wait = budget.remaining()
-        if wait <= 0:
-            return Lookup(display, rdtype, "timeout", budget.expired_reason(), attempts=0)
-        try:
-            async with asyncio.timeout(wait):
-                await self.limiter.acquire()
-        except TimeoutError:
+        if not await acquire_slot(self.limiter, budget):
             return Lookup(display, rdtype, "timeout", budget.expired_reason(), attempts=0)
         try:
             budget.start()
