@@ -21,6 +21,9 @@ zone names an admin sees in real rejections. Addresses are documentation ranges 
   ``stale_mx_ips`` are left out, so their blocks read as **stale** (MX moved);
 * every default blocklist zone answers its 127.0.0.2 test entry.
 
+The demo database (``tui.db.demo``) records an explicit *manifest* of every record it wants
+published; :func:`zones_from_manifest` renders that exactly, with no choices of its own.
+
 The shipped files in ``tui/checks/demo_zones/`` are ``build_demo_zones`` of the ``DEMO_*``
 constants below; regenerate them with ``python -m tui.checks.demo_zone --write DIR``.
 """
@@ -33,13 +36,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import dns.reversename
 
 from tui.checks.block_checks import BlockTarget, dnsbl_query_name
 from tui.checks.dkim_keys import dns_record_for, load_private_key
 from tui.checks.dns_server import DnsServer, load_zone_text
-from tui.checks.sender_checks import DkimSelector, SenderTarget
+from tui.checks.sender_checks import DkimSelector, SenderTarget, organizational_domain
 from tui.checks.settings import DEFAULT_DNSBL_ZONES, CheckSettings
 
 DkimEntry = tuple[str, str, str | None]
@@ -300,6 +304,96 @@ def build_demo_zones(
             url = f"https://check.spamhaus.org/results/?query={ip}"
             zones.add(zone, name, "TXT", _txt(f"Listed in the lmtriage demo; see {url}"))
     return zones.texts()
+
+
+def zones_from_manifest(
+    manifest: Mapping[str, Any], *, dnsbl_zones: Sequence[str] = DEFAULT_DNSBL_ZONES
+) -> dict[str, str]:
+    """Zone texts for the demo database's manifest (``tui.db.demo.MANIFEST_DOC``, version 1).
+
+    Unlike :func:`build_demo_zones`, nothing is decided here: the manifest names every PTR,
+    SPF, DMARC and DKIM record, each receiving domain's MX hosts and addresses, and each
+    blocklist answer. HELO names without a record of their own get an address record
+    pointing at their IP. Hosts outside the sender domains (``gmail-smtp-in.l.google.com``)
+    get a zone for their organizational domain.
+    """
+    zones = _Zones()
+    for domain in manifest.get("sender_domains", []):
+        zones.zone(domain)
+
+    def add_host(host: str, ip: str) -> None:
+        host = host.rstrip(".").lower()
+        zones.add(zones.origin_for(host, organizational_domain(host)), host, _addr_type(ip), ip)
+
+    named: set[str] = set()
+    mismatch = manifest.get("ptr_mismatch", {})
+    for ips in manifest.get("streams", {}).values():
+        for ip in ips:
+            rzone = "ip6.arpa" if ":" in ip else "in-addr.arpa"
+            zones.zone(rzone)
+            ptr = manifest.get("ptr", {}).get(ip)
+            if ptr is None:
+                continue
+            if ptr == "mismatch" or ip in mismatch:
+                host, target = mismatch[ip]["hostname"], mismatch[ip]["resolves_to"]
+            else:
+                host, target = ptr, ip
+            reverse = dns.reversename.from_address(ip).to_text()
+            zones.add(rzone, reverse, "PTR", host.rstrip(".") + ".")
+            if host.lower() not in named:
+                add_host(host, target)
+                named.add(host.lower())
+    for ip, helo in manifest.get("helo", {}).items():
+        if helo and helo.lower() not in named:
+            add_host(helo, ip)
+            named.add(helo.lower())
+    for domain, record in manifest.get("spf", {}).items():
+        zones.add(zones.origin_for(domain, domain), domain, "TXT", _txt(record))
+    for domain, record in manifest.get("dmarc", {}).items():
+        owner = f"_dmarc.{domain}"
+        zones.add(zones.origin_for(owner, domain), owner, "TXT", _txt(record))
+    for entry in manifest.get("dkim", []):
+        owner = f"{entry['selector']}._domainkey.{entry['domain']}"
+        if entry.get("dns_public_key"):
+            record = f"v=DKIM1; k=rsa; p={entry['dns_public_key']}"
+        elif entry.get("private_key_pem"):
+            record = dns_record_for(load_private_key(entry["private_key_pem"]))
+        else:
+            continue
+        zones.add(zones.origin_for(owner, entry["domain"]), owner, "TXT", _txt(record))
+    hosts_done: set[str] = set()
+    for domain, info in manifest.get("receiving_domains", {}).items():
+        zones.zone(domain)
+        for preference, host, ip in info.get("mx", []):
+            zones.add(
+                zones.origin_for(domain, domain),
+                domain,
+                "MX",
+                f"{int(preference)} {host.rstrip('.')}.",
+            )
+            key = f"{host.lower()} {ip}"
+            if key not in hosts_done:
+                hosts_done.add(key)
+                add_host(host, ip)
+    listings = manifest.get("listings", {})
+    all_zones = list(dict.fromkeys([*dnsbl_zones, *(z for v in listings.values() for z in v)]))
+    for zone in all_zones:
+        zone = zone.lower().rstrip(".")
+        zones.add(zone, f"2.0.0.127.{zone}", "A", "127.0.0.2")
+        zones.add(zone, f"2.0.0.127.{zone}", "TXT", _txt("RFC 5782 test entry"))
+    for ip, answers in listings.items():
+        for zone, answer in answers.items():
+            name = dnsbl_query_name(ip, zone)
+            codes = [answer] if isinstance(answer, str) else list(answer)
+            for code in codes:
+                zones.add(zone, name, "A", code)
+            url = f"https://check.spamhaus.org/results/?query={ip}"
+            zones.add(zone, name, "TXT", _txt(f"Listed in the lmtriage demo; see {url}"))
+    return zones.texts()
+
+
+def _addr_type(ip: str) -> str:
+    return "AAAA" if ":" in ip else "A"
 
 
 def default_demo_zones() -> dict[str, str]:
