@@ -179,7 +179,8 @@ async def check_spf_record(ctx: CheckContext, domain: str, emit: Emit) -> None:
     }
     lines = tuple(s.line() for s in walk.steps) + tuple(walk.problems)
     summary = (
-        f"{walk.lookups} DNS lookups (limit {MAX_LOOKUPS}: {breakdown or 'none'}), "
+        f"{walk.lookups} DNS lookup{'s' if walk.lookups != 1 else ''} "
+        f"(limit {MAX_LOOKUPS}: {breakdown or 'none'}), "
         f"{walk.void_lookups} void (limit {MAX_VOID})"
     )
     over = walk.over_limit()
