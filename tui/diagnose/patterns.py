@@ -1,0 +1,411 @@
+"""The rule tables behind :func:`tui.diagnose.classify.classify`: plain data, one rule a line.
+
+How a reply is judged
+---------------------
+Every rule that matches votes for its category; the vote with the highest ``priority`` wins, and
+on a tie the rule that comes first in its table wins. No rule matching means ``other``.
+
+* :data:`TEXT_RULES` are regular expressions searched in the *normalised* reply: lower-cased,
+  whitespace collapsed, curly apostrophes made straight, and the ``550-5.7.1`` continuation
+  prefixes of multi-line replies removed. **Write patterns in lower case** (escapes such as
+  ``\\S`` or ``\\d`` are fine); a test rejects a pattern with an upper-case letter.
+* **Every top-level alternative only matches where a word starts** (as if it began with
+  ``(?<![a-z0-9])``): ``virus`` does not match inside ``antivirus`` (write ``antivirus`` too),
+  but does match ``viruses``. This is what lets a reply be checked against only the handful of
+  rules whose first word it contains (see :mod:`tui.diagnose._prefilter`). The same holds for
+  :data:`PROVIDER_RULES` and :data:`BLOCKLIST_NAMES`.
+* :data:`CODE_RULES` are matched in full against the enhanced status code taken from the text
+  (``5.7.26``). Specific codes are strong evidence; generic ones (5.7.1, 4.7.0, 5.0.0) have no
+  rule at all so that the words decide.
+* ``when`` narrows a rule to a reply class: ``"4xx"``, ``"5xx"``, or one exact code (``"421"``).
+
+The priority bands (higher wins) are the precedence the categories need:
+
+====  =====================================================================================
+100   explicit greylisting
+ 95   explicit TLS requirement
+ 90   the recipient's own block list ("Customer Block list", "User Entry") → policy_block
+ 88   receiver reputation services whose URL says "dnsbl" (Proofpoint) → ip_reputation_block
+ 85   a named public/commercial blocklist, "blocked using", RBL/DNSBL → dnsbl_listing
+ 82   provider reason codes (Yahoo TSxx, Outlook S3140, Comcast BL000000, Orange OFRxxx_nnn…)
+ 80   SPF / DKIM / DMARC / unauthenticated → authentication_failure
+ 79   specific enhanced codes; volume/quota wording that must beat "complaints" and "quota"
+ 78   PTR / rDNS / HELO / IPv6 → policy_block (beats "rate limited" in Gmail's PTR texts)
+ 77   "rate limited" (beats "reputation" in Outlook's 4.7.650), server-side "storage" errors
+ 76   mailbox full wording
+ 75   reputation, complaints, banned IP, the receiver's own block list
+ 70   content: spam, virus, unsolicited, "content"; generic "IP … blocked"
+ 66   sender-domain, headers/RFC, spoofing, "rejected by recipient" → policy_block
+ 60   recipient does not exist
+ 56   generic rate wording: too many, per hour, limits, volume, busy
+ 55   "recipient address rejected" (weak user_unknown)
+ 50   the bare word "policy"; "deferred" on a 4xx reply; weak TLS words
+ 45   "mailbox unavailable" (Microsoft/GMX use it for policy rejects as well)
+ 40   generic enhanced codes X.1.1, X.2.2 …
+ 35   server errors → other
+ 30   the bare word "blocked" → ip_reputation_block
+ 10   a bare 421 → rate_limit
+====  =====================================================================================
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+IP_REPUTATION = "ip_reputation_block"
+DNSBL = "dnsbl_listing"
+RATE = "rate_limit"
+AUTH = "authentication_failure"
+POLICY = "policy_block"
+CONTENT = "content_spam"
+USER = "user_unknown"
+FULL = "mailbox_full"
+GREY = "greylisting"
+TLS = "tls_required"
+OTHER = "other"
+
+CATEGORIES: tuple[str, ...] = (
+    IP_REPUTATION,
+    DNSBL,
+    RATE,
+    AUTH,
+    POLICY,
+    CONTENT,
+    USER,
+    FULL,
+    GREY,
+    TLS,
+    OTHER,
+)
+"""Every category, in display order; the first five are reasons a mailstream gets blocked."""
+
+BLOCK_REASONS: frozenset[str] = frozenset(CATEGORIES[:5])
+
+
+class Rule(NamedTuple):
+    """One text rule: a lower-case regex, the category it votes for, and its priority."""
+
+    pattern: str
+    category: str
+    priority: int
+    when: str = ""
+    note: str = ""
+
+
+# Reused fragments (lower case).
+# fmt: off
+_LISTS = (
+    r"spamhaus|spamcop|\bsorbs\b|uceprotect|barracudacentral|\bbrbl\b|barracuda ?(?:networks)?"
+    r"\S* ?reputation|abuseat\.org|\bcbl\b|cloudmark|mailspike|\bpsbl\b|surriel|manitu|nix ?spam"
+    r"|spamrats|\brats-|backscatterer|dronebl|blocklist\.de|invaluement|\bivm(?:sip|uri)\b"
+    r"|mail-abuse\.(?:com|org)|trend ?micro (?:rbl|ers|email reputation|network reputation)"
+    r"|hostkarma|junkemailfilter|0spam|s5h\.net|spameatingmonkey|abusix|\bsurbl\b|\buribl\b"
+    r"|rfc-ignorant|senderscore|lashback|unsubscore|nordspam|spam\.fail|anonmails|\battrbl\b"
+    r"|\bspfbl\b|\bsbl\d*\b|\bxbl\b|\bpbl\b|\bdbl\b|\bzen\b"
+)
+_NOT_OURS = r"(?!our\b|my\b|this\b|the (?:recipient|local|customer|admin|administrator)\b)"
+_SUBJECT_IP = (
+    r"\b(?:ip|ip address|client|client host|sending ip|sending host|host|network|mta|sender ip"
+    r"|your (?:ip|ip address|server|host|network|mail server|address))"
+)
+# What may stand between a subject and its verb: the address itself, "[1.2.3.4]", "(host)".
+_OBJECT = r"(?: (?:\[[^\]\s]{1,100}\]|\([^)\s]{1,100}\)|<[^>\s]{1,100}>|[\w.:-]{1,100}@[\w.-]{1,100}|\d[\d.:a-f]{1,60}))?"
+_AUX = r"(?: (?:is|are|was|were|has|have|been|being|now|temporarily|temporary|permanently|currently))*"
+
+TEXT_RULES: tuple[Rule, ...] = (
+    # --- greylisting ------------------------------------------------------------------------
+    Rule(r"gr[ea]y ?list", GREY, 100, note="postgrey, milter-greylist, 'greylisted for N seconds'"),
+    Rule(r"not yet authori[sz]ed to deliver", GREY, 95, note="cPanel/Exim greylisting"),
+    # --- TLS required -----------------------------------------------------------------------
+    Rule(r"must issue a starttls|starttls (?:is )?(?:required|mandatory)|requires? starttls", TLS, 95),
+    Rule(r"\btls\b(?: [\w'-]{1,20}){0,4} (?:required|mandatory|needed)|requiretls", TLS, 95),
+    Rule(r"(?:session )?encryption (?:is )?(?:required|needed|mandatory)|must be encrypted", TLS, 95),
+    Rule(r"(?:wasn't|was not|not) sent over (?:a )?(?:tls|secure|encrypted)", TLS, 95, note="Gmail 4.7.29"),
+    Rule(r"(?:secure|encrypted|tls) (?:connection|channel|transport|session) (?:is )?(?:required|needed|mandatory)", TLS, 95),
+    Rule(r"requires? (?:a )?(?:secure|encrypted) (?:connection|channel|transport)", TLS, 95),
+    # --- the recipient's own lists: policy, not a public blocklist ----------------------------
+    Rule(r"customer block ?list|(?:tenant|organi[sz]ation|domain|user|recipient)(?:'s)? (?:custom )?(?:block|black|deny) ?list", POLICY, 90, note="Outlook 5.7.513 and alike"),
+    Rule(r"local (?:block|black|deny) ?list|personal (?:block|black) ?list|\b(?:user|admin|administrator|policy|personal) entry\b", POLICY, 90, note="Mimecast 'Envelope blocked - User Entry'"),
+    Rule(r"rejected by recipient|blocked by (?:the )?recipient", POLICY, 66),
+    # --- receiver reputation services (their URLs say dnsbl but they are not public lists) ---
+    Rule(r"proofpoint\.com/dnsbl|ipcheck\.proofpoint|proofpoint (?:ip )?reputation", IP_REPUTATION, 88, note="Proofpoint's own list"),
+    # --- public or commercial blocklists ----------------------------------------------------
+    Rule(r"\bdnsbls?\b|\brbls?\b|_rbl_|\bdnsxl\b|\brbl\+", DNSBL, 85),
+    Rule(r"blocked using |blocked by (?:\S+\.)?(?:" + _LISTS + r")", DNSBL, 85),
+    Rule(_LISTS, DNSBL, 85, note="a list named by name or zone"),
+    Rule(r"\blisted (?:in|at|on|by) " + _NOT_OURS, DNSBL, 84),
+    Rule(r"black ?list(?:ed)? (?:at|in|on|by) " + _NOT_OURS, DNSBL, 84),
+    Rule(r"realtime (?:black|block) ?list|\b(?:dnsbl|rbl|bl|sbl|xbl|dbl)[\w-]*\.[a-z0-9-]+\.[a-z]{2,}", DNSBL, 84),
+    # --- provider reason codes ----------------------------------------------------------------
+    Rule(r"\[(?:ts0[123]|tss0?9|tss1[0-9])\]", IP_REPUTATION, 82, note="Yahoo TS01/TS03/TSS09/TSS11"),
+    Rule(r"\[ph0\d\]|not accepted for policy reasons", POLICY, 82, note="Yahoo PH01"),
+    Rule(r"\[bl2\d\]", DNSBL, 86, note="Yahoo BL21/BL23: Spamhaus"),
+    Rule(r"\(?s31[45]0\)?|\bsc-00[1-4]\b", IP_REPUTATION, 82, note="Outlook S3140/S3150, Hotmail SC-00x"),
+    Rule(r"\bs3115\b|\brp-00[1-3]\b", RATE, 82, note="Outlook S3115, Hotmail RP-00x"),
+    Rule(r"\bdy-00[1-3]\b", POLICY, 82, note="Hotmail DY-00x: dynamic IP"),
+    Rule(r"\bbl0{6}\b", IP_REPUTATION, 82, note="Comcast BL000000"),
+    Rule(r"\(bl\)", IP_REPUTATION, 82, note="T-Online '(BL)': the IP is on its block list"),
+    Rule(r"\brl\d{6}\b", RATE, 82, note="Comcast RL0000x0"),
+    Rule(r"aup#(?:cxbl|cdrbl|cxthrt|cxmj)", IP_REPUTATION, 82, note="Cox"),
+    Rule(r"aup#ipbl", DNSBL, 86, note="Cox IPBLxxxx: Spamhaus/CSI/Return Path/Invaluement"),
+    Rule(r"aup#(?:cxcnct|cxmxrt)", RATE, 82, note="Cox"),
+    Rule(r"aup#(?:cxdns|cxsmtp)", POLICY, 82, note="Cox"),
+    Rule(r"aup#cxsndr", AUTH, 82, note="Cox"),
+    Rule(r"aup#urlbl", CONTENT, 82, note="Cox: a URL in the message is listed"),
+    Rule(r"\b(?:ofr|lpn|ouk)\d{0,3}[_-](?:102|103|510|999)\b", IP_REPUTATION, 82, note="Orange/La Poste"),
+    Rule(r"\b(?:ofr|lpn|ouk)\d{0,3}[_-]104\b|trop de connexions", RATE, 82, note="Orange"),
+    Rule(r"\b(?:ofr|lpn|ouk)\d{0,3}[_-](?:416|418|420|426)\b", USER, 82, note="Orange"),
+    Rule(r"\b(?:ofr|lpn|ouk)\d{0,3}[_-]417\b", FULL, 82, note="Orange"),
+    Rule(r"\b(?:ofr|lpn|ouk)\d{0,3}[_-]506\b", CONTENT, 82, note="Orange"),
+    Rule(r"\b(?:ofr|lpn|ouk)\d{0,3}[_-](?:305|401|402)\b", AUTH, 82, note="Orange"),
+    Rule(r"\b(?:ofr|lpn|ouk)\d{0,3}[_-](?:403|405|415|421)\b", POLICY, 82, note="Orange: invalid sender"),
+    Rule(r"error-messages\?\S*\bc=(?:poli|ipbl|bl)\b", IP_REPUTATION, 82, note="GMX/Web.de: IP-based reject"),
+    Rule(r"error-messages\?\S*\bc=(?:rdns|irdns)\b", POLICY, 82, note="GMX/Web.de: rDNS"),
+    # --- authentication ---------------------------------------------------------------------
+    Rule(r"\bspf\b|sender policy framework", AUTH, 80),
+    Rule(r"\bdkim\b|domain ?keys", AUTH, 80),
+    Rule(r"\bdmarc\b", AUTH, 80),
+    Rule(r"unauthenticated|not (?:properly )?authenticated|authentication (?:check|checks|fail|failed|failure|results?|required|level)|failed (?:to pass )?authentication|(?:must|to) authenticate|authentification", AUTH, 80),
+    Rule(r"not (?:allowed|authori[sz]ed|permitted) to send (?:mail |email |messages )?(?:from|on behalf|for)\b", AUTH, 80),
+    # --- volume wording that must beat "complaints" / "quota" ---------------------------------
+    Rule(r"unexpected volume", RATE, 79, note="Yahoo TSS04 'unexpected volume or user complaints'"),
+    Rule(r"(?:queue|sending|send|daily|hourly|message|recipient|rate) quota|quota for (?:sending|messages)", RATE, 79),
+    Rule(r"unusual (?:rate|amount|volume) of (?:unsolicited|spam)", RATE, 78, "4xx", "Gmail 421: temporary"),
+    Rule(r"unusual (?:rate|amount|volume) of (?:unsolicited|spam)", IP_REPUTATION, 78, "5xx", "Gmail 550: blocked"),
+    # --- PTR / rDNS / HELO / IPv6 --------------------------------------------------------------
+    Rule(r"\bptr\b|reverse[- ]?dns|reverse (?:hostname|host name|lookup|name|mapping|resolution)|\brdns\b|\bfcrdns\b|forward[- ]confirmed|pointer record", POLICY, 78),
+    Rule(r"does(?: not|n't) resolve|cannot (?:find|resolve) your (?:host ?name|reverse|address)|name lookup failed|possibly forged|(?:unknown|unresolvable|invalid|forged|generic) (?:client )?host ?name|host ?name (?:lookup )?(?:failed|mismatch|does not match)", POLICY, 78),
+    Rule(r"(?:dynamic|residential|dial-?up|dynamically[- ]assigned)(?:[ /-][\w'-]{1,20}){0,2}[ /-](?:ip|ips|hosts?|dns|address|addresses|pool|range|ranges)\b|hosts with dynamic|generic dns", POLICY, 78),
+    Rule(r"\b(?:helo|ehlo)\b(?!\))|fully[- ]qualified|\bfqdn\b", POLICY, 78, note="'(EHLO)' alone only names the stage"),
+    Rule(r"over ipv6|ipv6 (?:is )?not (?:supported|accepted|allowed)", POLICY, 78),
+    # --- rate limits --------------------------------------------------------------------------
+    Rule(r"rate[- ]?limit|ratelimit", RATE, 77),
+    # --- server-side errors that look like quota --------------------------------------------
+    Rule(r"insufficient system (?:storage|resources)|(?:mail )?system (?:storage|disk) (?:is )?full|mail system full|too many (?:hops|related errors)|hop count|mail loop|loop detected", OTHER, 77),
+    # --- mailbox full ---------------------------------------------------------------------------
+    Rule(r"over ?quota|quota (?:exceeded|violation|full|limit)|(?:exceed|exceeded|exceeds|exceeding) (?:the |their |its |his |her |your )?(?:storage|mailbox|disk|quota)|storage (?:allocation|limit|quota|space)|disk quota|insufficient (?:storage|disk space)|out of (?:storage|disk space)|not enough (?:storage|space)", FULL, 76),
+    Rule(r"(?:mail ?box|inbox|box|account|postfach|destinataire) (?:is |ist )?(?:full|over ?quota|voll|pleine)|mailbox (?:size|storage)|bo[iî]te .{0,30}pleine|postfach voll|переполнен|mailbox has exceeded", FULL, 76),
+    # --- reputation -----------------------------------------------------------------------------
+    Rule(r"reputation|senderbase|talosintelligence", IP_REPUTATION, 75),
+    Rule(r"(?:user|spam|abuse) complaints|complaints? (?:from|by) (?:our )?users|high (?:number|rate|level) of complaints", IP_REPUTATION, 75),
+    Rule(r"(?:due to|because of|for) abuse|spam abuse|abuse detected|abusive|banned (?:sending )?(?:ip|sender|network|host|by)\b|(?:ip|sender|host) (?:address )?(?:has been |is )?banned", IP_REPUTATION, 75),
+    Rule(r"permanently deferred|retrying will not|will not succeed", IP_REPUTATION, 75, note="Yahoo TS03/TSS09"),
+    Rule(r"part of (?:their|your) network|(?:our|internal|my) (?:block|black|deny|ban) ?list|sender\.office\.com|delist", IP_REPUTATION, 75),
+    Rule(r"not (?:currently )?accept(?:ed|ing)?(?: [\w'-]{1,20}){0,3} from (?:your|this|the sending|the) (?:ip|ip address|network|host|server|mta)\b", IP_REPUTATION, 75),
+    Rule(r"spam(?:mer)? (?:sender|source)|known spammer|(?:sending|source of|sent) (?:too much )?spam|spamming|you are (?:a )?spammer|too many spams|currently sending spam|suspected spam(?:mer| sender)|amount of spam from", IP_REPUTATION, 74),
+    Rule(r"\b(?:black|block|deny) ?list(?:ed)?\b|\bblack listed\b", IP_REPUTATION, 72, note="no public list named: the receiver's own list"),
+    Rule(r"suspicious (?:activity|behaviou?r)|compromised", IP_REPUTATION, 72),
+    Rule(_SUBJECT_IP + r"(?: network)?" + _OBJECT + _AUX + r" (?:blocked|blacklisted|blocklisted|banned|refused|not allowed|not permitted)\b", IP_REPUTATION, 70),
+    # --- content --------------------------------------------------------------------------------
+    Rule(r"\bspam\b|\bspam-like|\bspammy\b|\bjunk(?: ?mail)?\b|спам|pourriel|\bube\b|\buce\b", CONTENT, 70),
+    Rule(r"unsolicited|\bcontent\b|contents? (?:rejected|denied|filter)|message body", CONTENT, 70),
+    Rule(r"virus|antivirus|malware|antimalware|phish|antiphish|trojan|infected|\bbanned\b|attachment|executable|forbidden (?:file|extension)", CONTENT, 70),
+    Rule(r"suspicious|suspected|suspicion", CONTENT, 58),
+    # --- relay / size (other) -------------------------------------------------------------------
+    Rule(r"relay(?:ing)? (?:access )?(?:denied|not (?:allowed|permitted))|unable to relay|open relay|not (?:allowed|permitted) to relay|we do not relay|list of allowed rcpthosts", OTHER, 67),
+    Rule(r"message (?:size|too (?:big|large))|size limit|(?:exceeds?|exceeded) (?:the )?(?:maximum|fixed maximum)? ?(?:message )?size|too (?:big|large)", OTHER, 74),
+    # --- policy ---------------------------------------------------------------------------------
+    Rule(r"sender (?:address |domain )?(?:rejected|denied|refused)|sender domain|domain of sender|mail ?from domain (?:does not exist|not found|invalid)|(?:envelope sender|return[- ]path)(?: [\w.@<>-]{1,100})?(?: domain)?(?: is| does)? (?:not exist|invalid|not found)|unresolvable (?:rfc\.?5321 )?(?:from )?domain|sender verify failed|sender verification|could not verify sender|unverified sender|invalid sender|bad sender|unknown sender|mail from not owned", POLICY, 66),
+    Rule(r"your (?:sending )?domain (?:does not exist|doesn't exist|is not valid|not found)", POLICY, 66),
+    Rule(r"rfc ?(?:5322|2822|822|5321|2821)|rfc[- ]?compliant|not (?:rfc )?compliant|headers? (?:are |is )?(?:not|invalid|malformed|missing)|missing (?:a )?valid|(?:no|invalid|missing) from:? header|from: header", POLICY, 66),
+    Rule(r"spoof|forged (?:sender|from|address)|impersonat", POLICY, 66),
+    Rule(r"client host rejected: access denied|delivery not authori[sz]ed|not (?:allowed|authori[sz]ed|permitted) to send to", POLICY, 66),
+    # --- user unknown --------------------------------------------------------------------------
+    Rule(r"user unknown|unknown (?:user|recipient|mailbox|e-?mail address|address|local[- ]part|alias)|addressee (?:is )?unknown|no such (?:user|mailbox|recipient|address|account|person|local user)", USER, 60),
+    Rule(r"\b(?:user|recipient|mailbox|address|account|alias)" + _OBJECT + r"(?: that you tried to reach)?" + _AUX + r" (?:not found|not known|not exist|no longer (?:valid|active|exists?)|inactive|disabled|deactivated|suspended|closed|deleted|expired|locked|unknown)\b", USER, 60),
+    Rule(r"invalid[- ](?:recipient|mailbox|user|address|e-?mail address)|not a valid (?:e-?mail )?(?:address|user|mailbox|recipient)|is no longer valid|no longer (?:valid|in use)", USER, 60),
+    Rule(r"\bdoes(?: not|n't) exist|no mailbox|mailbox not found|not in recipient list|recipient not found|unrouteable address|undeliverable address|bad (?:recipient|destination)|archived recipient|doesn'?t have an? \S+ account|recip(?:ient)?notfound|no-domain|domain not found|host unknown|domain (?:does not exist|doesn't exist|unknown)", USER, 60),
+    Rule(r"destinataire invalide|adresse (?:e-?mail )?invalide|n'existe pas|utilisateur inconnu|benutzer unbekannt|unbekannte?r? (?:benutzer|empf[aä]nger)|existiert nicht|nicht vorhanden|no existe|usuario desconocido|не существует|нет такого|не найден|несуществующ|неверный адрес|utente sconosciuto|inesistente", USER, 60),
+    Rule(r"recipient address(?:es)? rejected|recipients? (?:were |was )?rejected|rcpt rejected", USER, 55),
+    # --- generic rate ---------------------------------------------------------------------------
+    Rule(r"too many (?:connections?|concurrent|simultaneous|sessions?|messages?|mails?|e-?mails?|recipients?|rcpts?|requests?|smtp|invalid|commands?|deliveries|errors)|too (?:much )?(?:mail|load)|too (?:fast|quickly|frequent)|receiving mail (?:too quickly|at a rate)", RATE, 56),
+    Rule(r"\brate\b|throttl|slow down|(?:exceed(?:ed|s|ing)?|over|reached|hit)(?: [\w'-]{1,30}){0,4} (?:limits?|threshold|maximum)\b|limit (?:exceeded|reached)|(?:connection|message|recipient|sending|hourly|daily) limit|limits? for how many|per (?:hour|day|minute|second)\b|max(?:imum)? (?:number of )?(?:connections|messages|recipients|message per connection)|concurrent connections", RATE, 56),
+    Rule(r"volume|server (?:is )?busy|system busy|too busy", RATE, 56),
+    Rule(r"try (?:again )?later|retry later|come back later|try later", RATE, 55, "421"),
+    Rule(r"\bdeferred\b|temporarily (?:delayed|suspended|restricted)", RATE, 50, "4xx"),
+    # --- weak signals -----------------------------------------------------------------------
+    Rule(r"\bpolic(?:y|ies)\b", POLICY, 50),
+    Rule(r"starttls|\btls\b|\bssl\b|certificate|encrypt|unencrypted", TLS, 50),
+    Rule(r"mailbox unavailable or access denied", OTHER, 46, note="Tencent QQ's reason-less reject"),
+    Rule(r"mailbox (?:is )?unavailable|mailbox (?:\S+@\S+ )?is unavailable", USER, 45),
+    Rule(r"internal (?:server )?error|(?:system|server|local) (?:error|problem|failure)|temporary (?:server |local )?(?:error|failure|problem)|unknown error|license expired|not accepting (?:network )?messages|timed? ?out|connection (?:lost|dropped|reset)|dns (?:resolution|lookup) fail", OTHER, 35),
+    Rule(r"\bblock(?:ed|ing)?\b", IP_REPUTATION, 30),
+    Rule(r"", RATE, 10, "421", "a bare 421 means 'closing the channel, try later'"),
+)
+# fmt: on
+
+
+class CodeRule(NamedTuple):
+    """One enhanced-status-code rule: a regex matched in full against e.g. ``5.7.26``."""
+
+    pattern: str
+    category: str
+    priority: int
+    when: str = ""
+    note: str = ""
+
+
+# fmt: off
+CODE_RULES: tuple[CodeRule, ...] = (
+    CodeRule(r"4\.7\.28", RATE, 79, note="Gmail: rate of unsolicited mail, temporary"),
+    CodeRule(r"5\.7\.28", IP_REPUTATION, 79, note="Gmail: rate of unsolicited mail, blocked"),
+    CodeRule(r"[45]\.7\.(?:2[0-2]|24|26|27|30|32)", AUTH, 79, note="RFC 8601/7372 DKIM/SPF; Gmail 4.7.27/30/32"),
+    CodeRule(r"[45]\.7\.2[35]", POLICY, 79, note="Gmail: PTR (X.7.23 SPF elsewhere; SPF text wins)"),
+    CodeRule(r"[45]\.7\.(?:29|10|11)", TLS, 79, note="Gmail 4.7.29; RFC 5248 X.7.10 encryption needed"),
+    CodeRule(r"5\.7\.(?:509|515)", AUTH, 79, note="Outlook DMARC / authentication level"),
+    CodeRule(r"5\.7\.(?:50[1-3]|511|6[0-4]\d|70[5-9])", IP_REPUTATION, 79, note="Outlook banned sender/IP"),
+    CodeRule(r"5\.7\.(?:506|507|510|512|513|750)", POLICY, 79, note="Outlook HELO, IPv6, RFC 5322 From, customer list"),
+    CodeRule(r"4\.7\.[56]\d\d|5\.7\.508|[45]\.2\.12[12]", RATE, 79, note="Outlook temporary restrictions and hourly limits"),
+    CodeRule(r"[45]\.2\.2", FULL, 45),
+    CodeRule(r"[45]\.1\.(?:1|2|3|6|10)|5\.2\.1|[45]\.7\.1[37]", USER, 40),
+    CodeRule(r"[45]\.1\.[78]", POLICY, 40, note="bad sender address / sender's system address"),
+)
+# fmt: on
+
+
+class ProviderRule(NamedTuple):
+    """Which receiver sent the reply: the first rule that matches the lower-cased text wins."""
+
+    pattern: str
+    provider: str
+
+
+# fmt: off
+PROVIDER_RULES: tuple[ProviderRule, ...] = (
+    # Mailbox providers first: their replies may cite a filter vendor or a blocklist.
+    ProviderRule(r"gsmtp|\bgmail\b|googlemail|google\.com|\bgoogle\b|e-?mail senders? guidelines", "gmail"),
+    ProviderRule(r"\baol\b|aol\.com|aol\.jp", "aol"),
+    ProviderRule(r"yahoo|yahoodns|verizonmedia|\[(?:tss?\d\d|ph\d\d|bl\d\d|gl\d\d|ipts\d\d)\]", "yahoo"),
+    ProviderRule(r"outlook\.com|hotmail|\blive\.com|office365|office\.com|microsoft|\bmsn\.com|\bs3[01]\d\d\b|\(s\d{3,4}\)|\bas\(\d+\)|\(as\d{3,}\)|\beop-|\b(?:rp|sc|dy|ou)-00\d\b|resolver\.adr\.|resource forest", "microsoft"),
+    ProviderRule(r"icloud|\bme\.com|\bmac\.com|apple\.com|\bapple\b|\[hme\d\]|\[cs0\d\]", "apple"),
+    ProviderRule(r"comcast|\b(?:bl|rl)\d{6}\b", "comcast"),
+    ProviderRule(r"\bcox\b|cox\.net|cox\.com|aup#", "cox"),
+    ProviderRule(r"orange\.fr|wanadoo|\bmwinf|\bofr\d{0,3}_\d{3}\b|\borange\b", "orange"),
+    ProviderRule(r"laposte|\blpn\d{0,3}[_-]\d{3}\b", "laposte"),
+    ProviderRule(r"att\.net|prodigy\.net|sbcglobal|bellsouth|\battrbl\b|abuse-att|\bat&t\b", "att"),
+    ProviderRule(r"\bgmx\b|web\.de|mxgmx|mxweb|nemesis esmtp|\bmail\.com \(|1und1|ionos", "gmx/web.de"),
+    ProviderRule(r"t-online", "t-online"),
+    ProviderRule(r"yandex|ya\.cc", "yandex"),
+    ProviderRule(r"mail\.ru", "mail.ru"),
+    ProviderRule(r"rambler", "rambler"),
+    ProviderRule(r"qq\.com|tencent", "qq"),
+    ProviderRule(r"zoho", "zoho"),
+    ProviderRule(r"free\.fr|proxad", "free"),
+    ProviderRule(r"earthlink", "earthlink"),
+    ProviderRule(r"secureserver|godaddy|x\.co/", "godaddy"),
+    ProviderRule(r"\bsfr\b|sfr\.fr|neuf\.fr", "sfr"),
+    ProviderRule(r"seznam", "seznam"),
+    ProviderRule(r"libero\.it", "libero"),
+    # Filtering gateways.
+    ProviderRule(r"proofpoint|pphosted|ppops\.net", "proofpoint"),
+    ProviderRule(r"mimecast", "mimecast"),
+    ProviderRule(r"ironport|cisco|talosintelligence|senderbase|iphmx", "cisco"),
+    ProviderRule(r"messagelabs|symantec|broadcom", "symantec"),
+    ProviderRule(r"zerospam", "zerospam"),
+    ProviderRule(r"hornetsecurity", "hornetsecurity"),
+    ProviderRule(r"magicspam", "magicspam"),
+    ProviderRule(r"barracuda", "barracuda"),
+    ProviderRule(r"trend ?micro|mail-abuse\.com", "trendmicro"),
+    # Blocklist operators, when nothing names the receiver itself.
+    ProviderRule(r"cloudmark", "cloudmark"),
+    ProviderRule(r"spamhaus", "spamhaus"),
+    ProviderRule(r"spamcop", "spamcop"),
+    ProviderRule(r"\bsorbs\b", "sorbs"),
+    ProviderRule(r"uceprotect", "uceprotect"),
+)
+# fmt: on
+
+# fmt: off
+PROVIDER_BY_CODE: tuple[ProviderRule, ...] = (
+    # When no text cue names the receiver: enhanced codes only one provider uses.
+    ProviderRule(r"[45]\.7\.(?:2[4789]|3[0-2])", "gmail"),
+    ProviderRule(r"[45]\.7\.[5-7]\d\d|[45]\.2\.12[12]|5\.4\.3\d\d|5\.7\.1[23]\d", "microsoft"),
+)
+# fmt: on
+
+# fmt: off
+PROVIDER_CODE_PATTERNS: tuple[str, ...] = (
+    # Searched in the normalised (lower-case) reply; the first pattern that matches wins and its
+    # first group is reported in upper case (GMX's ``c=…`` stays as it is).
+    r"\((s\d{3,5})\)|\b(s3[01]\d\d)\b",  # Outlook S3140, S3150, S3115, S775, S8002
+    r"\[((?:tss?|ph|bl|gl|ipts|cs|hme|hm|rtr|rly|con|dyn)\d{1,3})\]",  # Yahoo, Apple
+    r"\b((?:bl|rl|ip|dy|rd|sc|lv)\d{6})\b",  # Comcast
+    r"\b((?:ofr|lpn|ouk)\d{0,3}[_-]\d{3})\b",  # Orange / La Poste
+    r"\b(aup#[a-z0-9]+)",  # Cox
+    r"\b((?:rp|sc|dy|ou|sr)-\d{3})\b",  # legacy Hotmail
+    r"\b(as\(\d+\))|\((as\d{3,})\)",  # Exchange Online anti-spam rule
+    r"\b(ib\d{3})\b",  # GoDaddy
+    r"\b(etp\d{3})\b",  # FireEye / Trellix
+    r"error-messages\?\S*\b(c=[a-z]+)\b",  # GMX / Web.de explanation code
+)
+# fmt: on
+
+
+class BlocklistRule(NamedTuple):
+    """A blocklist named in words: the regex (lower case) and the name to report."""
+
+    pattern: str
+    name: str
+
+
+DNSBL_DOMAINS: tuple[str, ...] = (
+    # Zones under these domains are reported as the zone itself (``zen.spamhaus.org``).
+    "spamhaus.org",
+    "spamcop.net",
+    "barracudacentral.org",
+    "sorbs.net",
+    "uceprotect.net",
+    "abuseat.org",
+    "manitu.net",
+    "mailspike.net",
+    "surriel.com",
+    "mail-abuse.com",
+    "mail-abuse.org",
+    "rfc-ignorant.org",
+    "spam.fail",
+    "anonmails.de",
+    "spamrats.com",
+    "backscatterer.org",
+    "s5h.net",
+    "0spam.org",
+    "junkemailfilter.com",
+    "gbudb.net",
+    "nordspam.com",
+    "dronebl.org",
+    "blocklist.de",
+    "interserver.net",
+    "abusix.zone",
+    "senderscore.com",
+    "spameatingmonkey.net",
+    "unsubscore.com",
+    "surbl.org",
+    "uribl.com",
+    "invaluement.com",
+    "spfbl.net",
+    "dnswl.org",
+)
+
+# fmt: off
+BLOCKLIST_NAMES: tuple[BlocklistRule, ...] = (
+    BlocklistRule(r"spamhaus", "Spamhaus"),
+    BlocklistRule(r"spamcop", "SpamCop"),
+    BlocklistRule(r"barracudacentral|\bbrbl\b|barracuda ?(?:networks)?\S* ?(?:reputation|block ?list|rbl)", "Barracuda"),
+    BlocklistRule(r"\bsorbs\b", "SORBS"),
+    BlocklistRule(r"uceprotect", "UCEPROTECT"),
+    BlocklistRule(r"cloudmark", "Cloudmark CSI"),
+    BlocklistRule(r"proofpoint", "Proofpoint"),
+    BlocklistRule(r"trend ?micro|mail-abuse\.(?:com|org)", "Trend Micro"),
+    BlocklistRule(r"abuseat|\bcbl\b", "CBL"),
+    BlocklistRule(r"mailspike", "Mailspike"),
+    BlocklistRule(r"\bpsbl\b|surriel", "PSBL"),
+    BlocklistRule(r"manitu|nix ?spam", "NiX Spam"),
+    BlocklistRule(r"invaluement|\bivm(?:sip|uri)\b", "Invaluement"),
+    BlocklistRule(r"spamrats|\brats-", "SpamRATS"),
+    BlocklistRule(r"backscatterer", "Backscatterer"),
+    BlocklistRule(r"\battrbl\b", "ATTRBL"),
+    BlocklistRule(r"\bsurbl\b", "SURBL"),
+    BlocklistRule(r"\buribl\b", "URIBL"),
+    BlocklistRule(r"senderscore", "SenderScore"),
+    BlocklistRule(r"spamsource", "Yandex spamsource"),
+)
+# fmt: on
