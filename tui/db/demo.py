@@ -15,6 +15,21 @@ current local time floored to the hour, so two builds within the same hour match
 Addresses are from the documentation ranges (RFC 5737) for sending IPs and from the benchmarking
 range 198.18.0.0/15 (RFC 2544) for MX IPs; none is a real provider's address.
 
+Intended DNS faults (listed in the manifest's ``faults``, and echoed by the replies):
+
+* one sending IP has no PTR and one has a PTR whose name resolves to another address: where the
+  receiver checks rDNS, their blocks are PTR policy rejections (Gmail 5.7.25, Comcast, GMX
+  "Bad DNS PTR", Mail.ru, AT&T, Postfix "cannot find your hostname");
+* one sending IP is listed on zen.spamhaus.org (127.0.0.3) and bl.spamcop.net: its blocks
+  name the blocklist ("blocked using zen.spamhaus.org", Yahoo [BL21], ...);
+* the DKIM key ListManager holds for tx.example.org (transactional) is not the one in DNS (the
+  DNS key was rotated), so that stream sends unsigned and its blocks are mostly
+  authentication failures (Gmail 5.7.26, Yahoo 5.7.9, Outlook 5.7.515, iCloud HME1);
+* news.example.net (newsletters) publishes DMARC ``p=none`` and signs with a 1024-bit key;
+* one provider MX IP that has blocks is no longer an MX of its domain (a stale block).
+
+With fewer than four streams the DKIM mismatch and ``p=none`` move to the last stream's domain.
+
 Speed: the attempt log is written with the stdlib ``sqlite3`` module from generators in one
 transaction, with journaling off; rows are produced in time order (AttemptID follows time) and
 the indexes are built after loading. Ten million attempts take a few minutes.
@@ -1591,6 +1606,7 @@ class _Builder:
         self.n_buckets = max(1, -(-self.total_secs // BUCKET_SECONDS))
         self.progress = progress
         self.streams: list[_Stream] = []
+        self.dkim: dict[str, tuple[str, str, str | None, str]] = {}
         self.domains: list[_Domain] = []
         self.ip_faults: dict[str, str] = {}
         self.ptr: dict[str, str | None] = {}
@@ -1645,6 +1661,17 @@ class _Builder:
                 host = f"mta{k}.{stream.sender}" if short != "mta" else f"mta{k}.lists.example.com"
                 self.ptr[ip] = host
                 self.helo[ip] = host
+        # DKIM and DMARC per sender domain. With fewer than four streams the mismatched key and
+        # p=none move to the last sender domain, so every demo has both faults.
+        senders = [s.sender for s in self.streams]
+        for sender in senders:
+            self.dkim[sender] = _DKIM_DEFS[sender]
+        if not any(v[2] for v in self.dkim.values()):
+            selector, stem, _, policy = self.dkim[senders[-1]]
+            self.dkim[senders[-1]] = (selector, stem, "tx-example-org-dns", policy)
+        if not any(v[3] == "none" for v in self.dkim.values()):
+            selector, stem, dns_stem, _ = self.dkim[senders[-1]]
+            self.dkim[senders[-1]] = (selector, stem, dns_stem, "none")
         # Intended DNS faults on three distinct sending IPs.
         all_ips = [ip for s in self.streams for ip in s.ips]
         picks = r.sample(all_ips, min(3, len(all_ips)))
@@ -1824,7 +1851,7 @@ class _Builder:
         for cause in available:
             w = _CAUSE_WEIGHT[cause]
             # The stream whose DKIM key does not match DNS sends unsigned: auth failures.
-            if cause == "authentication" and _DKIM_DEFS.get(stream.sender, ("", "", None, ""))[2]:
+            if cause == "authentication" and self.dkim[stream.sender][2]:
                 w *= 12
             weights.append(w)
         return r.choices(available, weights=weights)[0]
@@ -1884,18 +1911,24 @@ class _Builder:
         count = 0
         full_count = 0
 
-        # Phase 1: the mailbox providers, about 40% of the pairs.
-        provider_budget = round(budget * 0.4)
-        p_block = {0: 0.95, 1: 0.9, 2: 0.7, 3: 0.7, 4: 0.6, 5: 0.6, 6: 0.6}
+        # Phase 1: the mailbox providers, about 40% of the pairs, shared out by volume so
+        # Gmail, Yahoo and Microsoft carry most of them.
+        provider_budget = min(budget, round(budget * 0.4))
+        pw = [self.domains[d].weight ** 0.6 for d in providers]
+        psum = sum(pw) or 1.0
         for rank, d in enumerate(providers):
-            for s in range(len(self.streams)):
-                if count >= provider_budget:
+            target = max(1, round(provider_budget * pw[rank] / psum))
+            got = 0
+            order = list(range(len(self.streams)))
+            r.shuffle(order)
+            for s in order:
+                room = min(target - got, provider_budget - count)
+                if room <= 0:
                     break
-                if r.random() >= p_block.get(rank, 0.35):
+                if rank >= 3 and r.random() < 0.3:
                     continue
                 ips, mxs = self.streams[s].ips, self.domains[d].mx
                 cost = len(ips) * len(mxs)
-                room = min(provider_budget, budget) - count
                 if r.random() < 0.15 and cost <= room and full_count < full_target:
                     pairs = [(ip, mx) for ip in ips for mx in mxs]
                     self._add_combo(s, d, pairs, True)
@@ -1906,6 +1939,7 @@ class _Builder:
                         continue
                     self._add_combo(s, d, pairs, False)
                 count += len(pairs)
+                got += len(pairs)
                 used.add((s, d))
 
         # Phase 2: business domains, weighted towards the busy ones.
@@ -2449,7 +2483,7 @@ class _Builder:
         )
         selectors, dk_domains = [], []
         for i, stream in enumerate(self.streams, 1):
-            selector, stem, _, _ = _DKIM_DEFS[stream.sender]
+            selector, stem, _, _ = self.dkim[stream.sender]
             selectors.append((i, selector, _dkim_pem(stem)))
             dk_domains.append((stream.sender, i))
         conn.executemany(f'INSERT INTO "{names["dk_selectors"]}" VALUES (?,?,?)', selectors)
@@ -2534,7 +2568,7 @@ class _Builder:
         dmarc: dict[str, str] = {}
         faults: list[dict[str, Any]] = []
         for stream in self.streams:
-            selector, stem, dns_stem, policy = _DKIM_DEFS[stream.sender]
+            selector, stem, dns_stem, policy = self.dkim[stream.sender]
             pem = _dkim_pem(stem)
             own_key, bits = _dkim_public_b64(pem)
             dns_key = own_key if dns_stem is None else _dkim_public_b64(_dkim_pem(dns_stem))[0]
