@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
+import os
 import re
 import sqlite3
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -96,7 +98,17 @@ def _ts(dt: datetime) -> str:
 def test_same_seed_same_database_and_other_seed_differs(demo: Path, tmp_path: Path) -> None:
     again = tmp_path / "again.sqlite"
     other = tmp_path / "other.sqlite"
-    summary = build_demo_database(again, seed=11, now=NOW, **SMALL)
+    old_tz = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Tokyo"  # the local time zone must not matter
+    time.tzset()
+    try:
+        summary = build_demo_database(again, seed=11, now=NOW, **SMALL)
+    finally:
+        if old_tz is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = old_tz
+        time.tzset()
     build_demo_database(other, seed=12, now=NOW, **SMALL)
     assert digest(again) == digest(demo)
     assert digest(other) != digest(demo)

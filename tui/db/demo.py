@@ -2188,7 +2188,8 @@ class _Builder:
         r = self.r
         pools: dict[tuple[str, int], list[str]] = {}
         styles = sorted({d.style for d in self.domains})
-        base_epoch = int(self.start.timestamp())
+        # Naive times read as UTC here: the local time zone must not change the content.
+        base_epoch = int((self.start - datetime(1970, 1, 1)).total_seconds())
         for style in styles:
             size = 1 if style in ("yahoo", "zoho") else 256
             for s, stream in enumerate(self.streams):
