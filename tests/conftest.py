@@ -111,3 +111,26 @@ def sqlite_db(tmp_path: Path) -> Iterator[LmDb]:
         yield LmDb("sqlite", url, handmade.write_config(tmp_path), now, engine)
     finally:
         engine.dispose()
+
+
+DEMO_NOW = datetime(2026, 11, 23, 9, 0, 0)
+
+
+@pytest.fixture(scope="session")
+def demo_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo database built once per test session (copy it before writing to it)."""
+    from tui.db.demo import build_demo_database
+
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    build_demo_database(path, attempts=20_000, seed=7, now=DEMO_NOW)
+    return path
+
+
+@pytest.fixture
+def demo_db(demo_db_path: Path, tmp_path: Path) -> Path:
+    """A private copy of the small demo database, free to write to."""
+    import shutil
+
+    path = tmp_path / "demo.sqlite"
+    shutil.copyfile(demo_db_path, path)
+    return path

@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2] / "tui"
 CORE_DIRS = ["db", "diagnose", "checks", "commands"]
-CORE_FILES = ["core.py", "config.py", "errors.py", "textsafe.py", "cli.py"]
+CORE_FILES = ["core.py", "config.py", "errors.py", "textsafe.py", "cli.py", "check_sources.py"]
 FORBIDDEN = ("textual", "rich", "tui.ui")
 
 

@@ -109,6 +109,7 @@ class CheckSettings:
     dkim_selectors: list[str] = field(default_factory=list)
     dkim_keys: dict[str, str] = field(default_factory=dict)
     mail_from: str | None = None
+    stream_sender_domains: dict[str, list[str]] = field(default_factory=dict)
 
     KEYS = (
         "nameservers",
@@ -123,6 +124,7 @@ class CheckSettings:
         "dkim_selectors",
         "dkim_keys",
         "mail_from",
+        "stream_sender_domains",
     )
 
     @classmethod
@@ -145,6 +147,8 @@ class CheckSettings:
             dkim_selectors = ["lm2024"]
             dkim_keys = { "lm2024:example.com" = "/etc/lm/dkim.pem", "lm2023" = "key.pem" }
             mail_from = "bounce@example.com"           # MAIL FROM used for the SPF test
+            # Which From domains each MailStream sends for (SPF is judged per stream IP):
+            stream_sender_domains = { marketing = ["mail.example.com"] }
 
         Unknown keys and wrong types raise :class:`ConfigError` ``checks.<key>: ...``.
         """
@@ -207,6 +211,19 @@ class CheckSettings:
             if not isinstance(value, str) or "@" not in value:
                 raise ConfigError("checks.mail_from: must be an address like bounce@example.com")
             settings.mail_from = value
+        if "stream_sender_domains" in data:
+            table = data["stream_sender_domains"]
+            if not isinstance(table, Mapping):
+                raise ConfigError(
+                    "checks.stream_sender_domains: must be a table stream = [domains]"
+                )
+            settings.stream_sender_domains = {
+                str(stream).lower(): [
+                    _domain(d, f"checks.stream_sender_domains.{stream}")
+                    for d in _str_list(domains, f"checks.stream_sender_domains.{stream}")
+                ]
+                for stream, domains in table.items()
+            }
         return settings
 
     def copy(self, **changes: Any) -> CheckSettings:

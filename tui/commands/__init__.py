@@ -12,4 +12,5 @@ COMMAND_MODULES: list[str] = [
     "tui.commands.audit",
     "tui.commands.doctor",
     "tui.commands.demo",
+    "tui.commands.check",
 ]

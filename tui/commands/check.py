@@ -107,6 +107,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--timeout", type=float, metavar="S", help="seconds one check may take (default 5)"
     )
     p.add_argument(
+        "--stream",
+        metavar="NAME",
+        help="take IPs, blocked domains and DKIM selectors from the database for this stream "
+        "(ALL for every stream); implied by --db",
+    )
+    p.add_argument(
         "--demo-dns",
         action="store_true",
         help="answer from the bundled offline demo zones on loopback instead of real DNS",
@@ -210,10 +216,53 @@ def _start_demo() -> tuple[list[tuple[str, int]], Callable[[], None]]:
     return [(host, port)], stop
 
 
+def targets_from_database(
+    args: argparse.Namespace,
+) -> tuple[CheckSettings, list[BlockTarget], list[SenderTarget]]:
+    """``--db``/``--stream``: the stream's IPs, its blocked domains (or ``--domain``) with the
+    blocking MX IPs recorded for them, and ListManager's DKIM domains and selectors; flags
+    given explicitly still win. On the demo database the demo DNS server answers."""
+    from tui import check_sources
+    from tui.commands.common import open_core
+    from tui.db.queries import find_stream, stream_ips
+
+    core = open_core(args)
+    try:
+        settings = settings_from_args(args, check_sources.check_settings(core))
+        with core.connect() as conn:
+            stream = None
+            if args.stream and args.stream.upper() != "ALL":
+                stream = find_stream(core.schema, conn, args.stream)
+            sid = stream.id if stream else None
+            ips = [normalize_ip(ip, "--ip") for ip in args.ip] or stream_ips(core.schema, conn, sid)
+            domains = [normalize_domain(d, "--domain") for d in args.domain]
+            domains = domains or check_sources.blocked_domains_of_stream(core, conn, sid)
+            blocks = [
+                BlockTarget(
+                    d, ips, check_sources.blocking_mx_ips(core, conn, sid, d), args.helo or None
+                )
+                for d in domains
+            ]
+            if args.sender_domain or args.dkim_selector:
+                _, senders = targets_from_args(args, settings)
+            else:
+                senders = check_sources.sender_targets(
+                    core, conn, stream, settings, blocked_by=domains
+                )
+    finally:
+        core.close()
+    if not blocks and not senders:
+        raise ConfigError("nothing to check: the stream has no blocks and no sending domains")
+    return settings, blocks, senders
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the checks and print them; see the module doc for the exit status."""
-    settings = settings_from_args(args)
-    blocks, senders = targets_from_args(args, settings)
+    if args.stream or getattr(args, "db", None):
+        settings, blocks, senders = targets_from_database(args)
+    else:
+        settings = settings_from_args(args)
+        blocks, senders = targets_from_args(args, settings)
     stop: Callable[[], None] | None = None
     if getattr(args, "demo_dns", False):
         servers, stop = _start_demo()

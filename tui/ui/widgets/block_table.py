@@ -68,6 +68,7 @@ class BlockTable(ScrollView, can_focus=True):
     BlockTable {
         background: $surface;
         scrollbar-gutter: stable;
+        overflow-x: hidden;
     }
     BlockTable > .blocktable--header { text-style: bold; background: $panel; color: $text; }
     BlockTable > .blocktable--cursor { background: $accent 40%; }
@@ -147,7 +148,7 @@ class BlockTable(ScrollView, can_focus=True):
         self.marks &= set(self.positions)
         self.inflight.clear()
         self.loaded_once = True
-        self.virtual_size = Size(max(self.size.width, 1), len(keys) + 1)
+        self.virtual_size = Size(1, len(keys) + 1)
         if current is not None and current.block_id in self.positions:
             row = self.positions[current.block_id]
         else:
@@ -352,7 +353,7 @@ class BlockTable(ScrollView, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         """Re-fit the columns."""
         self._layout = []
-        self.virtual_size = Size(max(self.size.width, 1), len(self.keys) + 1)
+        self.virtual_size = Size(1, len(self.keys) + 1)
         self._request_visible_pages()
 
     # ------------------------------------------------------------------ drawing

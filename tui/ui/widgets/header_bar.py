@@ -49,6 +49,8 @@ class HeaderBar(Static):
         if paused:
             text.append(" PAUSED ", style="bold black on cyan")
             text.append(" ")
+        if demo and database.startswith("DEMO"):
+            database = database[4:].strip()  # the badge says it
         text.append(middle_cut(printable(database, max_chars=None), 48))
         text.append("  stream: ", style="dim")
         text.append(middle_cut(printable(stream, max_chars=None), 24), style="bold")
