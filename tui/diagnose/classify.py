@@ -192,11 +192,11 @@ _URL_BARE = re.compile(
 )
 _URL_TRAILING = ".,;:!?'\""
 _IPV4 = re.compile(
-    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\w|\.\d)"
+    r"(?<![\w.>])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w<]|\.[\d<])"
 )
 _IPV4_GATE = re.compile(r"\d\.\d")
 _IPV6 = re.compile(
-    r"(?<![\w:.])(?:[0-9a-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9a-f]{0,4})(?![\w:])",
+    r"(?<![\w:.>])(?:[0-9a-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9a-f]{0,4})(?![\w:<])",
     re.IGNORECASE,
 )
 _RFC_SECTION = re.compile(r"rfc\s*\d+\s*(?:section\s*)?$", re.IGNORECASE)
@@ -407,27 +407,28 @@ def category_of(
 # Every pattern below can only start where a run of its characters starts (look-behind) and has
 # bounded repeats, so a hostile 8 KB line costs linear time.
 _EMAIL = re.compile(
-    r"<?(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}>?"
+    r"<?(?<![\w.!#$%&'*+/=?^`{|}~>-])[\w.!#$%&'*+/=?^`{|}~-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}>?"
 )
 _MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?"
 _DAYS = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]{0,6}"
 _TIME_WORDS = re.compile(
-    rf"\b(?:{_DAYS},?\s{{1,3}})?\d{{1,2}}\s{{1,3}}{_MONTHS}\s{{1,3}}\d{{2,4}}"
+    rf"(?<![\w>])(?:{_DAYS},?\s{{1,3}})?\d{{1,2}}\s{{1,3}}{_MONTHS}\s{{1,3}}\d{{2,4}}"
     r"(?:\s{1,3}\d{1,2}:\d{2}(?::\d{2})?)?(?:\s{0,3}(?:[+-]\d{4}|utc|gmt|[a-z]{1,2}[sd]?t)\b)?"
     r"(?:\s{0,3}\([a-z]{2,5}\))?"
-    rf"|\b{_DAYS}\s{{1,3}}{_MONTHS}\s{{1,3}}\d{{1,2}}\s{{1,3}}\d{{1,2}}:\d{{2}}:\d{{2}}(?:\s{{1,3}}\d{{4}})?",
+    rf"|(?<![\w>]){_DAYS}\s{{1,3}}{_MONTHS}\s{{1,3}}\d{{1,2}}\s{{1,3}}\d{{1,2}}:\d{{2}}:\d{{2}}(?:\s{{1,3}}\d{{4}})?",
     re.IGNORECASE,
 )
 _MONTH_GATE = re.compile(rf"\d\s{{1,3}}{_MONTHS}\s", re.IGNORECASE)
 _TIME_DIGITS = re.compile(
-    r"(?<![\w.:/-])(?:\d{4}-\d{2}-\d{2}(?:[tT ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)?"
+    r"(?<![\w.:/>-])(?:\d{4}-\d{2}-\d{2}(?:[tT ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)?"
     r"(?:\s?(?:[zZ]|[+-]\d{2}:?\d{2}|UTC|GMT)\b)?"
     r"|\d{1,2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:\s?(?:[zZ]|[+-]\d{4}|UTC|GMT)\b)?"
-    r"|\d{1,4}/\d{1,2}/\d{2,4}(?![\w/]))"
+    r"|\d{1,4}/\d{1,2}/\d{2,4}(?![\w/]))(?![\w<])"
 )
+_TIME_RUN = re.compile(r"<time>(?:[ ,T]{1,3}<time>)+")
 _TIME_GATE = re.compile(r"\d[:/-]\d")
 _HOST = re.compile(
-    rf"(?:(?<![\w@.-])|(?<=[#*]\.)|(?<=\b[2-5]\d\d-))(?![2-5]\d\d-)(?:{_LABEL}\.){{1,12}}[a-z]{{2,24}}(?![\w-])",
+    rf"(?:(?<![\w@.>-])|(?<=[#*]\.)|(?<=\b[2-5]\d\d-))(?![2-5]\d\d-)(?:{_LABEL}\.){{1,12}}[a-z]{{2,24}}(?![\w<-])",
     re.IGNORECASE,
 )
 _NODE_SUFFIX = re.compile(
@@ -445,11 +446,11 @@ _KEYED_ID = re.compile(
     re.IGNORECASE,
 )
 _TOKEN = re.compile(
-    r"(?<![A-Za-z0-9+/_<-])(?![2-5]\d\d-)[A-Za-z0-9][A-Za-z0-9+/_-]{6,}[A-Za-z0-9]={0,2}(?![\w>])"
+    r"(?<![A-Za-z0-9+/_<>-])(?![2-5]\d\d-)[A-Za-z0-9][A-Za-z0-9+/_-]{6,}[A-Za-z0-9]={0,2}(?![\w<>])"
 )
 _PORT = re.compile(r"(<ip>\]?):\d{1,5}\b")
 _IP_COUNTER = re.compile(r"(\[<ip>)\s{1,12}\d{1,6}(\])")
-_LONG_NUMBER = re.compile(r"(?<![\w<])\d{5,}(?![\w>])")
+_LONG_NUMBER = re.compile(r"(?<![\w>])\d{5,}(?![\w<])")
 _QUERY_PART = re.compile(r"([?&;=/#])([^?&;=/#]+)")
 _SEGMENTS = re.compile(r"[-_]")
 _HEX_ID = re.compile(r"[0-9a-fA-F]{8,}")
@@ -548,10 +549,12 @@ def _mask_plain(text: str) -> str:
         text = _EMAIL.sub("<addr>", text)
     if _DIGIT.search(text) is None:
         return _HOST.sub(_mask_host, text) if "." in text else text
-    if _TIME_GATE.search(text):
-        text = _TIME_DIGITS.sub("<time>", text)
     if _MONTH_GATE.search(text):
         text = _TIME_WORDS.sub("<time>", text)
+    if _TIME_GATE.search(text):
+        text = _TIME_DIGITS.sub("<time>", text)
+    if "<time>" in text:
+        text = _TIME_RUN.sub("<time>", text)
     if " - gsmtp" in text:
         text = _mask_gsmtp(text)
     if _KEYED_GATE.search(text):
