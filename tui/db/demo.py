@@ -1270,8 +1270,6 @@ BLOCK_TEMPLATES: dict[str, dict[str, list[tuple[Template, float]]]] = {
     "barracuda": {"dnsbl": [(_bc_bl, 0.1)], "rate_limit": [(_bc_rate, 0.0)]},
 }
 
-PROVIDER_STYLES = tuple(BLOCK_TEMPLATES)
-_GENERIC_STYLES = ("postfix", "exim", "proofpoint", "mimecast", "ironport", "barracuda")
 
 # --------------------------------------------------------------------------- background replies
 
@@ -1508,7 +1506,6 @@ class _Evidence:
     hostile: str | None = None
     trigger: Reply | None = None
     trigger_mx: str = ""
-    block_id: int = 0
     short_description: bool = False
     pair_blocks: list[int] = field(default_factory=list)  # domain blocks: their IP blocks
 
@@ -1569,7 +1566,9 @@ def _dkim_public_b64(pem: str) -> tuple[str, int]:
 
     from cryptography.hazmat.primitives import serialization
 
-    key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
+    key = serialization.load_pem_private_key(
+        pem.encode("ascii"), password=None, unsafe_skip_rsa_key_validation=True
+    )
     der = key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -1695,14 +1694,17 @@ class _Builder:
     # ----------------------------------------------------------------- domains and MX
 
     def _mx_ip(self) -> str:
+        """The next unused address of 198.18.0.0/15, in a scrambled but fixed order.
+
+        ``i -> (a * i + b) mod 2**17`` with an odd ``a`` visits every address once.
+        """
         if not self._mx_pool:
-            pool = list(range(131072))
-            self.r.shuffle(pool)
-            self._mx_pool = pool
+            self._mx_pool = [self.r.randrange(1, 1 << 17, 2) | 0x101, self.r.randrange(1 << 17)]
+        a, b = self._mx_pool
         while True:
-            if self._mx_next >= len(self._mx_pool):
+            if self._mx_next >= 1 << 17:
                 raise LmError("the demo generator ran out of MX addresses in 198.18.0.0/15")
-            n = self._mx_pool[self._mx_next]
+            n = (a * self._mx_next + b) & 0x1FFFF
             self._mx_next += 1
             if n & 0xFF not in (0, 255):
                 break
@@ -2191,7 +2193,7 @@ class _Builder:
         # Naive times read as UTC here: the local time zone must not change the content.
         base_epoch = int((self.start - datetime(1970, 1, 1)).total_seconds())
         for style in styles:
-            size = 1 if style in ("yahoo", "zoho") else 256
+            size = 1 if style in ("yahoo", "zoho") else 64
             for s, stream in enumerate(self.streams):
                 pools[(style, s)] = [
                     _success(style, r, stream.sender, base_epoch + r.randrange(0, 7 * 86400))
@@ -2512,7 +2514,6 @@ class _Builder:
         names = _names()
         rows = []
         for i, ev in enumerate(self.ip_blocks, 1):
-            ev.block_id = i
             assert ev.ip is not None and ev.mx is not None
             rows.append(
                 (
@@ -2529,7 +2530,6 @@ class _Builder:
         conn.executemany(f'INSERT INTO "{names["blocked_ips"]}" VALUES (?,?,?,?,?,?,?,?)', rows)
         rows = []
         for i, dev in enumerate(self.domain_blocks, 1):
-            dev.block_id = i
             if dev.pair_blocks:
                 last = max((self.ip_blocks[k] for k in dev.pair_blocks), key=lambda b: b.since)
                 dev.trigger, dev.trigger_mx = last.trigger, last.trigger_mx
