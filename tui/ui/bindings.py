@@ -60,6 +60,8 @@ KEYS: tuple[Key, ...] = (
     Key("sort", "s", "sort_next", "Sort", show=False, group="Blocks"),
     Key("sort_reverse", "S", "sort_reverse", "Reverse sort", show=False, group="Blocks"),
     Key("details", "i", "toggle_details", "Details", show=False, group="Blocks"),
+    Key("dns_check", "d", "check_dns", "DNS checks", group="Checks"),
+    Key("auth_check", "k", "check_auth", "DKIM/SPF/DMARC", show=False, group="Checks"),
     Key("refresh", "f5", "refresh", "Refresh", show=False, group="General"),
     Key("pause", "p", "toggle_pause", "Pause", show=False, group="General"),
     Key("help", "question_mark,f1", "help", "Help", group="General"),
