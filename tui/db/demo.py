@@ -1696,15 +1696,24 @@ class _Builder:
     def _mx_ip(self) -> str:
         """The next unused address of 198.18.0.0/15, in a scrambled but fixed order.
 
-        ``i -> (a * i + b) mod 2**17`` with an odd ``a`` visits every address once.
+        An affine map with an odd factor, xor-shifts and a second odd factor, all modulo
+        2**17: each step is a bijection, so every address comes up exactly once.
         """
         if not self._mx_pool:
-            self._mx_pool = [self.r.randrange(1, 1 << 17, 2) | 0x101, self.r.randrange(1 << 17)]
-        a, b = self._mx_pool
+            r = self.r
+            self._mx_pool = [
+                r.randrange(1, 1 << 17, 2),
+                r.randrange(1 << 17),
+                r.randrange(1, 1 << 17, 2),
+            ]
+        a, b, c = self._mx_pool
         while True:
             if self._mx_next >= 1 << 17:
                 raise LmError("the demo generator ran out of MX addresses in 198.18.0.0/15")
             n = (a * self._mx_next + b) & 0x1FFFF
+            n ^= n >> 9
+            n = (n * c) & 0x1FFFF
+            n ^= n >> 7
             self._mx_next += 1
             if n & 0xFF not in (0, 255):
                 break
