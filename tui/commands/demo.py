@@ -37,12 +37,26 @@ def register(subparsers: Any) -> None:
     add_common_options(p)
     p.add_argument("--path", metavar="FILE", help="where to write it (default: the embedded demo)")
     p.add_argument(
-        "--attempts", type=_positive, default=200_000, help="delivery attempts (default 200000)"
+        "--attempts",
+        metavar="N",
+        type=_positive,
+        default=200_000,
+        help="delivery attempts (default 200000)",
     )
-    p.add_argument("--blocks", type=_positive, default=400, help="IP-pair blocks (default 400)")
-    p.add_argument("--domains", type=_positive, default=300, help="receiving domains (default 300)")
-    p.add_argument("--streams", type=_positive, default=4, help="MailStreams, 1 to 8 (default 4)")
-    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument(
+        "--blocks", metavar="N", type=_positive, default=400, help="IP-pair blocks (default 400)"
+    )
+    p.add_argument(
+        "--domains",
+        metavar="N",
+        type=_positive,
+        default=300,
+        help="receiving domains (default 300)",
+    )
+    p.add_argument(
+        "--streams", metavar="N", type=_positive, default=4, help="MailStreams, 1 to 8 (default 4)"
+    )
+    p.add_argument("--seed", metavar="S", type=int, default=7, help="random seed (default 7)")
     p.add_argument(
         "--now",
         metavar="ISO",
