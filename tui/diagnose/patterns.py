@@ -101,6 +101,7 @@ _LISTS = (
     r"|mail-abuse\.(?:com|org)|trend ?micro (?:rbl|ers|email reputation|network reputation)"
     r"|hostkarma|junkemailfilter|0spam|s5h\.net|spameatingmonkey|abusix|\bsurbl\b|\buribl\b"
     r"|rfc-ignorant|senderscore|lashback|unsubscore|nordspam|spam\.fail|anonmails|\battrbl\b"
+    r"|\bdsbl\b|\bnjabl\b|gbudb"
     r"|\bspfbl\b|\bsbl\d*\b|\bxbl\b|\bpbl\b|\bdbl\b|\bzen\b"
 )
 _NOT_OURS = r"(?!our\b|my\b|this\b|the (?:recipient|local|customer|admin|administrator)\b)"
@@ -140,7 +141,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(r"\[(?:ts0[123]|tss0?9|tss1[0-9])\]", IP_REPUTATION, 82, note="Yahoo TS01/TS03/TSS09/TSS11"),
     Rule(r"\[ph0\d\]|not accepted for policy reasons", POLICY, 82, note="Yahoo PH01"),
     Rule(r"\[bl2\d\]", DNSBL, 86, note="Yahoo BL21/BL23: Spamhaus"),
-    Rule(r"\(?s31[45]0\)?|\bsc-00[1-4]\b", IP_REPUTATION, 82, note="Outlook S3140/S3150, Hotmail SC-00x"),
+    Rule(r"\(?s31[45]0\)?|\bsc-00[1-4]\b|\bou-00[1-2]\b", IP_REPUTATION, 82, note="Outlook S3140/S3150, Hotmail SC-00x/OU-00x"),
     Rule(r"\bs3115\b|\brp-00[1-3]\b", RATE, 82, note="Outlook S3115, Hotmail RP-00x"),
     Rule(r"\bdy-00[1-3]\b", POLICY, 82, note="Hotmail DY-00x: dynamic IP"),
     Rule(r"\bbl0{6}\b", IP_REPUTATION, 82, note="Comcast BL000000"),
@@ -162,7 +163,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(r"error-messages\?\S*\bc=(?:poli|ipbl|bl)\b", IP_REPUTATION, 82, note="GMX/Web.de: IP-based reject"),
     Rule(r"error-messages\?\S*\bc=(?:rdns|irdns)\b", POLICY, 82, note="GMX/Web.de: rDNS"),
     # --- authentication ---------------------------------------------------------------------
-    Rule(r"\bspf\b|sender policy framework", AUTH, 80),
+    Rule(r"\bspf\b|openspf|sender policy framework", AUTH, 80),
     Rule(r"\bdkim\b|domain ?keys", AUTH, 80),
     Rule(r"\bdmarc\b", AUTH, 80),
     Rule(r"unauthenticated|not (?:properly )?authenticated|authentication (?:check|checks|fail|failed|failure|results?|required|level)|failed (?:to pass )?authentication|(?:must|to) authenticate|authentification", AUTH, 80),
@@ -181,9 +182,9 @@ TEXT_RULES: tuple[Rule, ...] = (
     # --- rate limits --------------------------------------------------------------------------
     Rule(r"rate[- ]?limit|ratelimit", RATE, 77),
     # --- server-side errors that look like quota --------------------------------------------
-    Rule(r"insufficient system (?:storage|resources)|(?:mail )?system (?:storage|disk) (?:is )?full|mail system full|too many (?:hops|related errors)|hop count|mail loop|loop detected", OTHER, 77),
+    Rule(r"insufficient system (?:storage|resources)|insufficient disk space|(?:mail )?system (?:storage|disk) (?:is )?full|mail system full|too many (?:hops|related errors)|hop count|mail loop|loop detected", OTHER, 77),
     # --- mailbox full ---------------------------------------------------------------------------
-    Rule(r"over ?quota|quota (?:exceeded|violation|full|limit)|(?:exceed|exceeded|exceeds|exceeding) (?:the |their |its |his |her |your )?(?:storage|mailbox|disk|quota)|storage (?:allocation|limit|quota|space)|disk quota|insufficient (?:storage|disk space)|out of (?:storage|disk space)|not enough (?:storage|space)", FULL, 76),
+    Rule(r"over ?quota|quota (?:exceeded|violation|full|limit)|(?:exceed|exceeded|exceeds|exceeding) (?:the |their |its |his |her |your )?(?:storage|mailbox|disk|quota)|storage (?:allocation|limit|quota)|disk quota|insufficient storage(?: space)? for|not enough (?:storage|space) for|quota d[ée]pass[ée]|speicherplatz", FULL, 76),
     Rule(r"(?:mail ?box|inbox|box|account|postfach|destinataire) (?:is |ist )?(?:full|over ?quota|voll|pleine)|mailbox (?:size|storage)|bo[iî]te .{0,30}pleine|postfach voll|переполнен|mailbox has exceeded", FULL, 76),
     # --- reputation -----------------------------------------------------------------------------
     Rule(r"reputation|senderbase|talosintelligence", IP_REPUTATION, 75),
@@ -195,6 +196,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(r"spam(?:mer)? (?:sender|source)|known spammer|(?:sending|source of|sent) (?:too much )?spam|spamming|you are (?:a )?spammer|too many spams|currently sending spam|suspected spam(?:mer| sender)|amount of spam from", IP_REPUTATION, 74),
     Rule(r"\b(?:black|block|deny) ?list(?:ed)?\b|\bblack listed\b", IP_REPUTATION, 72, note="no public list named: the receiver's own list"),
     Rule(r"suspicious (?:activity|behaviou?r)|compromised", IP_REPUTATION, 72),
+    Rule(r"ip source bloqu|adresse ip(?: \S+){0,2} (?:est )?bloqu|ip-adresse(?: \S+){0,2} (?:ist )?(?:gesperrt|blockiert)|черн\w* спис", IP_REPUTATION, 74, note="French, German, Russian"),
     Rule(_SUBJECT_IP + r"(?: network)?" + _OBJECT + _AUX + r" (?:blocked|blacklisted|blocklisted|banned|refused|not allowed|not permitted)\b", IP_REPUTATION, 70),
     # --- content --------------------------------------------------------------------------------
     Rule(r"\bspam\b|\bspam-like|\bspammy\b|\bjunk(?: ?mail)?\b|спам|pourriel|\bube\b|\buce\b", CONTENT, 70),
@@ -203,24 +205,26 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(r"suspicious|suspected|suspicion", CONTENT, 58),
     # --- relay / size (other) -------------------------------------------------------------------
     Rule(r"relay(?:ing)? (?:access )?(?:denied|not (?:allowed|permitted))|unable to relay|open relay|not (?:allowed|permitted) to relay|we do not relay|list of allowed rcpthosts", OTHER, 67),
-    Rule(r"message (?:size|too (?:big|large))|size limit|(?:exceeds?|exceeded) (?:the )?(?:maximum|fixed maximum)? ?(?:message )?size|too (?:big|large)", OTHER, 74),
+    Rule(r"message (?:size|too (?:big|large))|size limits?|(?:exceeds?|exceeded) (?:the )?(?:maximum|fixed maximum)? ?(?:message )?size|too (?:big|large)|zu gro(?:ß|ss)|trop (?:gros|volumineux)", OTHER, 74),
     # --- policy ---------------------------------------------------------------------------------
     Rule(r"sender (?:address |domain )?(?:rejected|denied|refused)|sender domain|domain of sender|mail ?from domain (?:does not exist|not found|invalid)|(?:envelope sender|return[- ]path)(?: [\w.@<>-]{1,100})?(?: domain)?(?: is| does)? (?:not exist|invalid|not found)|unresolvable (?:rfc\.?5321 )?(?:from )?domain|sender verify failed|sender verification|could not verify sender|unverified sender|invalid sender|bad sender|unknown sender|mail from not owned", POLICY, 66),
     Rule(r"your (?:sending )?domain (?:does not exist|doesn't exist|is not valid|not found)", POLICY, 66),
     Rule(r"rfc ?(?:5322|2822|822|5321|2821)|rfc[- ]?compliant|not (?:rfc )?compliant|headers? (?:are |is )?(?:not|invalid|malformed|missing)|missing (?:a )?valid|(?:no|invalid|missing) from:? header|from: header", POLICY, 66),
     Rule(r"spoof|forged (?:sender|from|address)|impersonat", POLICY, 66),
+    Rule(r"administrative prohibition|improper use of smtp|pipelining|not authori[sz]ed to send (?:e-?mail|mail|messages) directly|use the smtp relay", POLICY, 66),
     Rule(r"client host rejected: access denied|delivery not authori[sz]ed|not (?:allowed|authori[sz]ed|permitted) to send to", POLICY, 66),
     # --- user unknown --------------------------------------------------------------------------
     Rule(r"user unknown|unknown (?:user|recipient|mailbox|e-?mail address|address|local[- ]part|alias)|addressee (?:is )?unknown|no such (?:user|mailbox|recipient|address|account|person|local user)", USER, 60),
     Rule(r"\b(?:user|recipient|mailbox|address|account|alias)" + _OBJECT + r"(?: that you tried to reach)?" + _AUX + r" (?:not found|not known|not exist|no longer (?:valid|active|exists?)|inactive|disabled|deactivated|suspended|closed|deleted|expired|locked|unknown)\b", USER, 60),
     Rule(r"invalid[- ](?:recipient|mailbox|user|address|e-?mail address)|not a valid (?:e-?mail )?(?:address|user|mailbox|recipient)|is no longer valid|no longer (?:valid|in use)", USER, 60),
     Rule(r"\bdoes(?: not|n't) exist|no mailbox|mailbox not found|not in recipient list|recipient not found|unrouteable address|undeliverable address|bad (?:recipient|destination)|archived recipient|doesn'?t have an? \S+ account|recip(?:ient)?notfound|no-domain|domain not found|host unknown|domain (?:does not exist|doesn't exist|unknown)", USER, 60),
-    Rule(r"destinataire invalide|adresse (?:e-?mail )?invalide|n'existe pas|utilisateur inconnu|benutzer unbekannt|unbekannte?r? (?:benutzer|empf[aä]nger)|existiert nicht|nicht vorhanden|no existe|usuario desconocido|не существует|нет такого|не найден|несуществующ|неверный адрес|utente sconosciuto|inesistente", USER, 60),
-    Rule(r"recipient address(?:es)? rejected|recipients? (?:were |was )?rejected|rcpt rejected", USER, 55),
+    Rule(r"not our customer|destinataire (?:invalide|inconnu)|adresse (?:e-?mail )?(?:invalide|inconnue)|compte (?:inexistant|d[ée]sactiv[ée])|(?:benutzer|empf[aä]nger|adresse|postfach) (?:ist )?(?:unbekannt|gesperrt|deaktiviert)|n'existe pas|utilisateur inconnu|benutzer unbekannt|unbekannte?r? (?:benutzer|empf[aä]nger)|existiert nicht|nicht vorhanden|no existe|usuario desconocido|не существует|нет такого|не найден|несуществующ|неверный адрес|utente sconosciuto|inesistente", USER, 60),
+    Rule(r"recipient address(?:es)? rejected|recipients? (?:were |was )?rejected|rcpt rejected|address rejected", USER, 55),
     # --- generic rate ---------------------------------------------------------------------------
     Rule(r"too many (?:connections?|concurrent|simultaneous|sessions?|messages?|mails?|e-?mails?|recipients?|rcpts?|requests?|smtp|invalid|commands?|deliveries|errors)|too (?:much )?(?:mail|load)|too (?:fast|quickly|frequent)|receiving mail (?:too quickly|at a rate)", RATE, 56),
     Rule(r"\brate\b|throttl|slow down|(?:exceed(?:ed|s|ing)?|over|reached|hit)(?: [\w'-]{1,30}){0,4} (?:limits?|threshold|maximum)\b|limit (?:exceeded|reached)|(?:connection|message|recipient|sending|hourly|daily) limit|limits? for how many|per (?:hour|day|minute|second)\b|max(?:imum)? (?:number of )?(?:connections|messages|recipients|message per connection)|concurrent connections", RATE, 56),
     Rule(r"volume|server (?:is )?busy|system busy|too busy", RATE, 56),
+    Rule(r"trop de (?:connexions|messages|destinataires|mails)|zu viele (?:verbindungen|nachrichten|empf[aä]nger|mails|e-mails)|слишком много|превышен", RATE, 56, note="French, German, Russian"),
     Rule(r"try (?:again )?later|retry later|come back later|try later", RATE, 55, "421"),
     Rule(r"\bdeferred\b|temporarily (?:delayed|suspended|restricted)", RATE, 50, "4xx"),
     # --- weak signals -----------------------------------------------------------------------
@@ -228,7 +232,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(r"starttls|\btls\b|\bssl\b|certificate|encrypt|unencrypted", TLS, 50),
     Rule(r"mailbox unavailable or access denied", OTHER, 46, note="Tencent QQ's reason-less reject"),
     Rule(r"mailbox (?:is )?unavailable|mailbox (?:\S+@\S+ )?is unavailable", USER, 45),
-    Rule(r"internal (?:server )?error|(?:system|server|local) (?:error|problem|failure)|temporary (?:server |local )?(?:error|failure|problem)|unknown error|license expired|not accepting (?:network )?messages|timed? ?out|connection (?:lost|dropped|reset)|dns (?:resolution|lookup) fail", OTHER, 35),
+    Rule(r"internal (?:server )?error|(?:system|server|local) (?:error|problem|failure)|temporary (?:server |local )?(?:error|failure|problem)|unknown error|license expired|not accepting (?:network )?messages|shutting down|timed? ?out|connection (?:lost|dropped|reset)|dns (?:resolution|lookup) fail", OTHER, 35),
     Rule(r"\bblock(?:ed|ing)?\b", IP_REPUTATION, 30),
     Rule(r"", RATE, 10, "421", "a bare 421 means 'closing the channel, try later'"),
 )
