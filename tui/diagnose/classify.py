@@ -486,22 +486,6 @@ def _mask_host(m: re.Match[str]) -> str:
     return host
 
 
-def _mask_ips(text: str) -> str:
-    spans = _ip_spans(text)
-    if not spans:
-        return text
-    out: list[str] = []
-    pos = 0
-    for start, end, _ in spans:
-        if start < pos:
-            continue
-        out.append(text[pos:start])
-        out.append("<ip>")
-        pos = end
-    out.append(text[pos:])
-    return "".join(out)
-
-
 def _mask_url_part(m: re.Match[str]) -> str:
     sep, value = m.group(1), m.group(2)
     if value.startswith("<") and value.endswith(">"):
@@ -691,6 +675,11 @@ def classify(text: str, code: int | None = None) -> Classification:
     replacement, megabytes) gives one of :data:`CATEGORIES`. Results are cached by
     ``(text, code)``; replies longer than :data:`CACHE_TEXT_LIMIT` are not cached.
     """
+    if type(text) is str and len(text) <= CACHE_TEXT_LIMIT:  # the common case, kept short
+        if code is None:
+            return _classify_cached(text, None)
+        if type(code) is int and 100 <= code <= 599:
+            return _classify_cached(text, code)
     text = _coerce(text)
     smtp = _code_arg(code)
     if len(text) > CACHE_TEXT_LIMIT:

@@ -19,6 +19,11 @@ on a tie the rule that comes first in its table wins. No rule matching means ``o
   rule at all so that the words decide.
 * ``when`` narrows a rule to a reply class: ``"4xx"``, ``"5xx"``, or one exact code (``"421"``).
 
+To add a rule, add one line to the right band, e.g.
+``Rule(r"sender blocked by (?:the )?recipient", POLICY, 66, note="Acme MTA"),``; then run
+``tests/unit/test_classify.py`` (accuracy on the labelled samples and our own replies, and the
+check that the prefilter still agrees with a plain search).
+
 The priority bands (higher wins) are the precedence the categories need:
 
 ====  =====================================================================================
@@ -26,6 +31,7 @@ The priority bands (higher wins) are the precedence the categories need:
  95   explicit TLS requirement
  90   the recipient's own block list ("Customer Block list", "User Entry") → policy_block
  88   receiver reputation services whose URL says "dnsbl" (Proofpoint) → ip_reputation_block
+ 86   provider codes that name a public list (Yahoo BL2x, Cox IPBLxxxx) → dnsbl_listing
  85   a named public/commercial blocklist, "blocked using", RBL/DNSBL → dnsbl_listing
  82   provider reason codes (Yahoo TSxx, Outlook S3140, Comcast BL000000, Orange OFRxxx_nnn…)
  80   SPF / DKIM / DMARC / unauthenticated → authentication_failure
@@ -34,7 +40,10 @@ The priority bands (higher wins) are the precedence the categories need:
  77   "rate limited" (beats "reputation" in Outlook's 4.7.650), server-side "storage" errors
  76   mailbox full wording
  75   reputation, complaints, banned IP, the receiver's own block list
+ 74   "spam sender", IP blocked in French/German/Russian; message size → other
+ 72   "blacklisted" with no list named, suspicious activity → ip_reputation_block
  70   content: spam, virus, unsolicited, "content"; generic "IP … blocked"
+ 67   relaying denied → other
  66   sender-domain, headers/RFC, spoofing, "rejected by recipient" → policy_block
  60   recipient does not exist
  56   generic rate wording: too many, per hour, limits, volume, busy
