@@ -86,6 +86,11 @@ def corpus() -> list[str]:
             "554 Blocked - see https://support.proofpoint.com/dnsbl-lookup.cgi?ip=<ip>&x=<id>",
         ),
         ("  550   5.7.1\r\n  relay \x1b[31mdenied\x1b[0m\x00 ", "550 5.7.1 relay denied"),
+        ("421 4.7.0 mx.google.com closing connection", "421 4.7.0 <host> closing connection"),
+        (
+            "554 delivery error: dd x is no longer valid. [-20] - mta1234.mail.gq1.yahoo.com",
+            "554 delivery error: dd x is no longer valid. [-20] - <host>",
+        ),
     ],
 )
 def test_masking(text: str, expected: str) -> None:
