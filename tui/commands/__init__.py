@@ -13,4 +13,6 @@ COMMAND_MODULES: list[str] = [
     "tui.commands.doctor",
     "tui.commands.demo",
     "tui.commands.check",
+    "tui.commands.classify",
+    "tui.commands.dcl",
 ]

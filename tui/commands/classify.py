@@ -98,8 +98,35 @@ def _codes(record: dict[str, Any]) -> str:
     return " ".join(p for p in parts if p)
 
 
+def matcher_from_database(args: argparse.Namespace) -> DaoMatcher | None:
+    """With ``--db``: ListManager's own patterns and labels, to show its view beside ours."""
+    if not getattr(args, "db", None):
+        return None
+    from tui.commands.common import open_core
+    from tui.db.queries import dao_definitions, status_labels
+    from tui.diagnose.listmanager_view import DaoDefinition
+
+    core = open_core(args)
+    try:
+        if not core.schema.feature("listmanager_classification"):
+            print(
+                "lmtriage: warning: no ListManager classification: lyrDAODefinitions or "
+                "lyrLookupCompletionStatus is missing",
+                file=sys.stderr,
+            )
+            return None
+        with core.connect() as conn:
+            rows = dao_definitions(core.schema, conn)
+            labels = status_labels(core.schema, conn)
+    finally:
+        core.close()
+    return DaoMatcher([DaoDefinition.from_row(r) for r in rows], labels)
+
+
 def run(args: argparse.Namespace, matcher: DaoMatcher | None = None) -> int:
     """Classify every line of the input and print the records."""
+    if matcher is None:
+        matcher = matcher_from_database(args)
     stream, opened = _open_input(args)
     out = sys.stdout
     try:

@@ -507,6 +507,23 @@ def status_labels(schema: BoundSchema, conn: Connection) -> dict[int, str]:
     return _status_labels(schema, conn)
 
 
+def dao_definitions(
+    schema: BoundSchema, conn: Connection, limit: int = 10_000
+) -> list[dict[str, Any]]:
+    """ListManager's reply patterns (``lyrDAODefinitions``), keyed by model column names."""
+    if not schema.has("dao_definitions"):
+        return []
+    t = schema.t("dao_definitions")
+    stmt = sa.select(
+        t.c.Area,
+        t.c.PatternType,
+        schema.col("dao_definitions", "SMTPResponseCode").label("SMTPResponseCode"),
+        t.c.ClassificationCode,
+        t.c.Pattern,
+    ).limit(limit)
+    return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
 def _is_success(status_id: int, labels: dict[int, str]) -> bool:
     label = labels.get(status_id, "").lower()
     if label:
