@@ -459,15 +459,19 @@ def reply_samples(
     schema: BoundSchema,
     conn: Connection,
     scope: ReplyScope,
-    text: str,
+    text: str | Sequence[str],
     *,
     since: datetime,
     limit: int = 100,
     before: tuple[datetime, int] | None = None,
 ) -> list[ReplySample]:
-    """Raw attempts of one reply group, newest first, a keyset page at a time."""
+    """Raw attempts of one reply group (or of several texts: a signature group), newest
+    first, a keyset page at a time. At most 200 texts are matched."""
     a = schema.t("attempts")
-    where = [*_scope_where(schema, scope, since), prefix(a.c.SMTPResponseText, REPLY_CHARS) == text]
+    texts = [text] if isinstance(text, str) else list(text)[:200]
+    key = prefix(a.c.SMTPResponseText, REPLY_CHARS)
+    match = key == texts[0] if len(texts) == 1 else key.in_(texts)
+    where = [*_scope_where(schema, scope, since), match]
     if before is not None:
         where.append(keyset_before([a.c.AttemptTime, a.c.AttemptID], list(before)))
     stmt = (

@@ -23,7 +23,7 @@ from textual.widgets import Footer, Input, ProgressBar, Static, TabbedContent, T
 from tui.core import Core
 from tui.db import queries
 from tui.db.queries import SORT_COLUMNS, BlockFilter
-from tui.db.records import Block, BlockKey, BlockKind, ReplyGroup, Stream
+from tui.db.records import Block, BlockKey, BlockKind, Stream
 from tui.db.release import (
     BlockRef,
     ReleaseResult,
@@ -32,6 +32,7 @@ from tui.db.release import (
     release_blocks,
     undo_release,
 )
+from tui.diagnose.classify import classify
 from tui.textsafe import printable
 from tui.ui import format as fmt
 from tui.ui.bindings import KEYS, KEYS_BY_ID, WRITE_ACTIONS
@@ -250,41 +251,10 @@ class LmTriageApp(App[int]):
         return load
 
     def category_of(self, block: Block) -> str:
-        """The category of a block's latest reply (filled in by the diagnosis layer)."""
-        return ""
-
-    def reply_group_columns(self) -> list[str]:
-        """Columns of the drill-down's reply groups."""
-        return ["Count", "First seen", "Last seen", "Code", "MX hosts", "Reply"]
-
-    def reply_group_cells(self, group: ReplyGroup) -> list[Text]:
-        """One row of the drill-down, every cell plain text."""
-        hosts = ", ".join(f"{h} ({n})" for h, n in group.mx_hosts[:3])
-        return [
-            Text(f"{group.count:,}", justify="right"),
-            Text(fmt.long_time(group.first_seen)),
-            Text(fmt.long_time(group.last_seen)),
-            Text("" if group.code is None else str(group.code)),
-            Text(printable(hosts, max_chars=60)),
-            Text(printable(fmt.one_line(group.text), max_chars=300)),
-        ]
-
-    def reply_detail(self, group: ReplyGroup) -> Text:
-        """The whole text of a reply group, for the drill-down's lower panel."""
-        text = Text()
-        text.append(
-            f"{group.count:,} attempt(s), {fmt.long_time(group.first_seen)} … {fmt.long_time(group.last_seen)}\n",
-            style="bold",
-        )
-        if group.mx_hosts:
-            text.append(
-                "MX: "
-                + printable(", ".join(f"{h} ({n})" for h, n in group.mx_hosts), max_chars=600)
-                + "\n",
-                style="dim",
-            )
-        text.append(printable(group.text, one_line=False))
-        return text
+        """The category of a block's latest reply (the classifier caches by text)."""
+        if not block.latest_reply:
+            return ""
+        return classify(block.latest_reply, block.latest_code).category
 
     def block_detail(self, block: Block) -> Text:
         """The detail panel's text for a block."""

@@ -11,7 +11,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, LoadingIndicator, Static
 
 from tui.db.queries import ReplyScope, reply_groups, reply_samples
-from tui.db.records import Block, ReplyGroup, ReplySample
+from tui.db.records import Block, ReplySample
+from tui.diagnose.grouping import SignatureGroup, group_by_signature
 from tui.textsafe import printable
 from tui.ui import format as fmt
 from tui.ui.messages import WorkFailed
@@ -26,8 +27,68 @@ def block_title(block: Block) -> str:
     return f"IP pair {block.ip} → MX {block.mx} ({block.domain}), stream {block.stream_name}"
 
 
+GROUP_COLUMNS = (
+    "Count",
+    "First seen",
+    "Last seen",
+    "Category",
+    "Provider / code",
+    "Variants",
+    "MX hosts",
+    "Reply",
+)
+
+
+def group_cells(group: SignatureGroup) -> list[Text]:
+    """One row of the drill-down, every cell plain text."""
+    c = group.classification
+    codes = " ".join(x for x in (c.enhanced_code, c.provider_code) if x)
+    provider = c.provider if c.provider != "unknown" else ""
+    hosts = ", ".join(f"{h} ({n})" for h, n in group.top_hosts(3))
+    style = "bold red" if c.is_block_reason else ""
+    return [
+        Text(f"{group.count:,}", justify="right"),
+        Text(fmt.long_time(group.first_seen)),
+        Text(fmt.long_time(group.last_seen)),
+        Text(c.category, style=style),
+        Text(printable(f"{provider} {codes}".strip(), max_chars=40)),
+        Text(str(len(group.texts)), justify="right"),
+        Text(printable(hosts, max_chars=60)),
+        Text(printable(fmt.one_line(group.sample_text), max_chars=300)),
+    ]
+
+
+def group_detail(group: SignatureGroup) -> Text:
+    """Everything about a signature group, for the lower panel."""
+    c = group.classification
+    text = Text()
+    text.append(f"{c.category}", style="bold red" if c.is_block_reason else "bold")
+    text.append(f"  provider {c.provider}")
+    for label, value in (
+        ("code", c.enhanced_code),
+        ("ref", c.provider_code),
+        ("list", c.blocklist),
+    ):
+        if value:
+            text.append(f"  {label} {printable(value, max_chars=80)}")
+    text.append(
+        f"\n{group.count:,} attempt(s) in {len(group.texts)} variant(s), "
+        f"{fmt.long_time(group.first_seen)} … {fmt.long_time(group.last_seen)}\n",
+        style="dim",
+    )
+    if group.mx_hosts:
+        hosts = ", ".join(f"{h} ({n})" for h, n in group.top_hosts(10))
+        text.append("MX: " + printable(hosts, max_chars=600) + "\n", style="dim")
+    if c.urls:
+        text.append("Links: " + printable(" ".join(c.urls), max_chars=600) + "\n")
+    text.append("Signature: ", style="dim")
+    text.append(printable(group.signature, max_chars=1000) + "\n")
+    text.append(printable(group.sample_text, one_line=False))
+    return text
+
+
 class RepliesScreen(Screen[None]):
-    """Reply groups behind one block: count, first and last seen, MX hosts, text."""
+    """Reply groups behind one block, merged by signature: count, dates, category, MX hosts."""
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="replies_back"),
@@ -44,7 +105,7 @@ class RepliesScreen(Screen[None]):
     def __init__(self, block: Block) -> None:
         super().__init__()
         self.block = block
-        self.groups: list[ReplyGroup] = []
+        self.groups: list[SignatureGroup] = []
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -60,7 +121,7 @@ class RepliesScreen(Screen[None]):
     def on_mount(self) -> None:
         """Columns, then the query in a worker."""
         table = self.query_one(DataTable)
-        for label in self.app.reply_group_columns():  # type: ignore[attr-defined]
+        for label in GROUP_COLUMNS:
             table.add_column(label, key=label)
         table.display = False
         self.load()
@@ -71,15 +132,16 @@ class RepliesScreen(Screen[None]):
         core = self.app.core  # type: ignore[attr-defined]
         try:
             with core.connect() as conn:
-                groups = reply_groups(
+                raw = reply_groups(
                     core.schema, conn, ReplyScope.for_block(self.block), since=core.since()
                 )
+            groups = group_by_signature(raw)
         except Exception as err:  # noqa: BLE001
             self.post_message(WorkFailed("reading the replies", err))
             return
         self.app.call_from_thread(self.show, groups)
 
-    def show(self, groups: list[ReplyGroup]) -> None:
+    def show(self, groups: list[SignatureGroup]) -> None:
         """Fill the table."""
         self.groups = groups
         self.query_one(LoadingIndicator).display = False
@@ -87,7 +149,7 @@ class RepliesScreen(Screen[None]):
         table.display = True
         table.clear()
         for i, group in enumerate(groups):
-            table.add_row(*self.app.reply_group_cells(group), key=str(i))  # type: ignore[attr-defined]
+            table.add_row(*group_cells(group), key=str(i))
         if not groups:
             since = self.app.core.since()  # type: ignore[attr-defined]
             self.query_one("#reply-text", Static).update(
@@ -110,7 +172,7 @@ class RepliesScreen(Screen[None]):
         if event.cursor_row < 0 or event.cursor_row >= len(self.groups):
             return
         group = self.groups[event.cursor_row]
-        self.query_one("#reply-text", Static).update(self.app.reply_detail(group))  # type: ignore[attr-defined]
+        self.query_one("#reply-text", Static).update(group_detail(group))
 
     @on(DataTable.RowSelected, "#groups")
     def selected(self, event: DataTable.RowSelected) -> None:
@@ -143,7 +205,7 @@ class SamplesScreen(Screen[None]):
     SamplesScreen #sample-detail { height: 8; border-top: solid $accent; padding: 0 1; }
     """
 
-    def __init__(self, block: Block, group: ReplyGroup) -> None:
+    def __init__(self, block: Block, group: SignatureGroup) -> None:
         super().__init__()
         self.block = block
         self.group = group
@@ -155,7 +217,7 @@ class SamplesScreen(Screen[None]):
         yield Static(Text(printable(title)), id="title")
         yield DataTable(id="samples", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="sample-detail"):
-            yield Static(Text(printable(self.group.text, one_line=False)), id="sample-text")
+            yield Static(Text(printable(self.group.sample_text, one_line=False)), id="sample-text")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -175,7 +237,7 @@ class SamplesScreen(Screen[None]):
                     core.schema,
                     conn,
                     ReplyScope.for_block(self.block),
-                    self.group.text,
+                    self.group.texts,
                     since=core.since(),
                     limit=SAMPLE_PAGE,
                     before=before,
