@@ -47,6 +47,7 @@ from tui.ui.widgets.dashboard import DashboardView
 from tui.ui.widgets.header_bar import HeaderBar
 
 PANES = ("domains", "ips", "dashboard")
+DASHBOARD_MIN_AGE = 120.0  # seconds: a week-long aggregate needs no fresher
 KIND_OF_PANE: dict[str, BlockKind] = {"domains": "domain", "ips": "ip"}
 SAMPLE_ROWS = 8
 PANE_ONLY_ACTIONS = frozenset(
@@ -186,6 +187,10 @@ class LmTriageApp(App[int]):
         self.check_shown: tuple[str, object] | None = None
         self.check_cancel: Callable[[], None] | None = None
         self.check_running: tuple[str, object] | None = None
+        self.dashboard_running = False
+        self.dashboard_again = False
+        self.dashboard_for: int | None | bool = False  # stream id shown; False: nothing yet
+        self.dashboard_at = 0.0
 
     # ------------------------------------------------------------------ layout
 
@@ -363,7 +368,11 @@ class LmTriageApp(App[int]):
 
     @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
     def _refresh_worker(self, filters: dict[str, BlockFilter], stream: Stream | None) -> None:
-        """Read keys for both panes and the dashboard (thread)."""
+        """Read the stream list and the keys of both block panes (thread).
+
+        The dashboard is not read here: its week-long aggregate is far slower than a key list
+        on a big attempt log, so it has its own worker and runs only while pane 3 is shown.
+        """
         core = self.core
         result = RefreshResult(filters=filters)
         try:
@@ -371,9 +380,6 @@ class LmTriageApp(App[int]):
                 result.streams = queries.list_streams(core.schema, conn)
                 for pane, filt in filters.items():
                     result.keys[pane] = queries.block_keys(core.schema, conn, filt)
-                result.dashboard = queries.dashboard(
-                    core.schema, conn, stream, now=core.now(), window=core.config.window
-                )
             result.finished = self.clock()
         except Exception as err:  # noqa: BLE001 - one line in the status bar
             self.post_message(RefreshDone(None, WorkFailed("refresh", err).text))
@@ -404,9 +410,9 @@ class LmTriageApp(App[int]):
                 table.loading = False
                 table.empty_text = self._empty_text(pane)
                 table.set_keys(keys)
-            if result.dashboard is not None:
-                self.query_one(DashboardView).show(result.dashboard)
             self.last_refresh = result.finished
+            if self.pane == "dashboard":
+                self.refresh_dashboard()
             self.update_tab_titles()
             if result.filters != self.current_filters():
                 self.refresh_again = True
@@ -415,6 +421,61 @@ class LmTriageApp(App[int]):
             self.refresh_data()
         elif not self.paused and delay > 0:
             self.refresh_timer = self.set_timer(delay, self._auto_refresh)
+
+    # -- dashboard
+
+    def refresh_dashboard(self, *, force: bool = False) -> None:
+        """Recompute the dashboard if it is stale (or for another stream), never twice at once."""
+        import time
+
+        sid = self.stream.id if self.stream else None
+        fresh = self.dashboard_for == sid and time.monotonic() - self.dashboard_at < max(
+            self.core.config.refresh_seconds, DASHBOARD_MIN_AGE
+        )
+        if fresh and not force:
+            return
+        if self.dashboard_running:
+            self.dashboard_again = True
+            return
+        self.dashboard_running = True
+        self.dashboard_again = False
+        view = self.query_one(DashboardView)
+        if self.dashboard_for != sid:
+            view.loading = True
+        self._dashboard_worker(self.stream)
+
+    @work(thread=True, exclusive=True, group="dashboard", exit_on_error=False)
+    def _dashboard_worker(self, stream: Stream | None) -> None:
+        """The dashboard's queries (thread)."""
+        core = self.core
+        try:
+            with core.connect() as conn:
+                dash = queries.dashboard(
+                    core.schema, conn, stream, now=core.now(), window=core.config.window
+                )
+        except Exception as err:  # noqa: BLE001
+            self.call_from_thread(
+                self._dashboard_done, stream, None, WorkFailed("the dashboard", err).text
+            )
+            return
+        self.call_from_thread(self._dashboard_done, stream, dash, None)
+
+    def _dashboard_done(self, stream: Stream | None, dash: Any, error: str | None) -> None:
+        import time
+
+        self.dashboard_running = False
+        view = self.query_one(DashboardView)
+        view.loading = False
+        if error:
+            self.set_status(error, "error")
+        else:
+            view.show(dash)
+            self.dashboard_for = stream.id if stream else None
+            self.dashboard_at = time.monotonic()
+        current = self.stream.id if self.stream else None
+        if self.dashboard_again or (self.pane == "dashboard" and self.dashboard_for != current):
+            self.dashboard_again = False
+            self.refresh_dashboard(force=True)
 
     def _auto_refresh(self) -> None:
         self.refresh_timer = None
@@ -466,6 +527,7 @@ class LmTriageApp(App[int]):
         else:
             detail.display = False
             self.query_one("#dash-domains").focus()
+            self.refresh_dashboard()
         self.refresh_bindings()
 
     @on(DashboardView.ViewBlocks)
@@ -578,6 +640,8 @@ class LmTriageApp(App[int]):
     def action_refresh(self) -> None:
         """F5."""
         self.refresh_data()
+        if self.pane == "dashboard":
+            self.refresh_dashboard(force=True)
 
     def action_toggle_pause(self) -> None:
         """Pause or resume auto-refresh."""

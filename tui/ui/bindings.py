@@ -70,8 +70,8 @@ KEYS: tuple[Key, ...] = (
 
 # Cursor keys of the block and reply tables (bound on the widgets themselves).
 TABLE_KEYS: tuple[Key, ...] = (
-    Key("cursor_up", "up,k", "cursor_up", "Up", show=False, group="Moving"),
-    Key("cursor_down", "down,j", "cursor_down", "Down", show=False, group="Moving"),
+    Key("cursor_up", "up", "cursor_up", "Up", show=False, group="Moving"),
+    Key("cursor_down", "down", "cursor_down", "Down", show=False, group="Moving"),
     Key("page_up", "pageup,ctrl+b", "page_up", "Page up", show=False, group="Moving"),
     Key("page_down", "pagedown,ctrl+f", "page_down", "Page down", show=False, group="Moving"),
     Key("top", "g,home", "top", "First row", show=False, group="Moving"),
