@@ -1,0 +1,1417 @@
+"""Advice for one block: what the replies say, what to do, and when to release.
+
+:func:`advise` classifies every reply group of a block, weighs them by count and recency, and
+turns the winning category into a headline, an explanation, ordered steps and a release rule,
+using the tables of :mod:`tui.diagnose.playbook`. It is pure: no database, no network, no
+terminal. Check results (DNS, blocklists, SPF/DKIM/DMARC) change the advice when the caller ran
+them; they are read, never run, here.
+
+Everything that came from outside (reply texts, database strings, check reasons) is passed
+through :func:`tui.textsafe.printable` before it is put into a text, so the advice can be shown
+or mailed as it is.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from tui.diagnose import playbook as PB
+from tui.diagnose.classify import BLOCK_REASONS, Classification, classify, normalise
+from tui.diagnose.patterns import (
+    AUTH,
+    CONTENT,
+    DNSBL,
+    FULL,
+    GREY,
+    IP_REPUTATION,
+    OTHER,
+    POLICY,
+    RATE,
+    TLS,
+    USER,
+)
+from tui.textsafe import printable
+
+if TYPE_CHECKING:
+    from tui.checks.results import CheckResult
+    from tui.db.records import ReplyGroup
+
+Kind = Literal["domain", "ip"]
+When = Literal["now", "wait", "after-fix"]
+Confidence = Literal["high", "medium", "low"]
+
+HALF_LIFE_HOURS = 24.0
+"""A reply seen a day ago weighs half as much as one seen now."""
+MIN_RECENCY = 0.01
+EVIDENCE_LINES = 5
+EVIDENCE_CHARS = 300
+MIXED_SHARE = 0.25
+"""A second block reason is reported (``mixed``) when it weighs this much of the first."""
+MAX_COUNT = 10**12
+
+_PER_RECIPIENT = frozenset({USER, FULL, GREY, TLS})
+_LIST_OPERATORS = frozenset(
+    {"spamhaus", "spamcop", "sorbs", "uceprotect", "barracuda", "cloudmark", "trendmicro"}
+)
+_NOT_A_BLOCK = {
+    USER: ", which are per recipient",
+    FULL: ", which are per recipient",
+    GREY: ", which are per recipient",
+    TLS: ", which a TLS setting on our side fixes",
+    CONTENT: ", which judge single messages",
+}
+_WHEN_ORDER = {PB.WHEN_NOW: 0, PB.WHEN_WAIT: 1, PB.WHEN_AFTER_FIX: 2}
+_LINE_SEPARATORS = re.compile("[\u2028\u2029]")
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimit:
+    """A receiving domain's Domain Connection Limit (``domainconnectionlimits_``).
+
+    ``connection_limit`` is ConnectionLimit_ (connections per receiving IP), ``per_hour``
+    ConnPerHour_ (TCP connections per receiving IP per hour), ``per_connection``
+    MaxMsgPerConn_ (messages per connection). ``is_default`` means the domain has no row:
+    ListManager then opens up to 10 connections per MX IP, with no hourly or per-connection cap.
+    """
+
+    domain: str
+    connection_limit: int | None
+    per_hour: int | None
+    per_connection: int | None
+    is_default: bool
+
+    @classmethod
+    def default(cls, domain: str) -> ConnectionLimit:
+        """The limit of a domain that has no row."""
+        return cls(domain, None, None, None, True)
+
+    @classmethod
+    def of(cls, value: Any) -> ConnectionLimit:
+        """Copy any object with the same attribute names (e.g. the data layer's DomainLimit)."""
+        return cls(
+            domain=str(value.domain),
+            connection_limit=value.connection_limit,
+            per_hour=value.per_hour,
+            per_connection=value.per_connection,
+            is_default=bool(value.is_default),
+        )
+
+    @property
+    def connections(self) -> int:
+        """The connections per MX IP ListManager will open."""
+        limit = self.connection_limit
+        return limit if isinstance(limit, int) and limit > 0 else PB.DEFAULT_CONNECTIONS
+
+    def describe(self) -> str:
+        """``default 10 connections per MX …`` or ``2 connections per MX, 60 connections an
+        hour, 20 messages per connection``."""
+        if self.is_default:
+            return (
+                f"default {PB.DEFAULT_CONNECTIONS} connections per MX (no row), "
+                "no hourly or per-connection cap"
+            )
+        parts = [f"{self.connections} connection{'s' if self.connections != 1 else ''} per MX"]
+        parts.append(f"{self.per_hour} connections an hour" if self.per_hour else "no hourly cap")
+        parts.append(
+            f"{self.per_connection} messages per connection"
+            if self.per_connection
+            else "no per-connection cap"
+        )
+        return ", ".join(parts)
+
+    def command(self) -> str:
+        """The ``lmtriage dcl`` command line that sets this limit."""
+        cmd = f"lmtriage dcl --domain {shlex.quote(_safe(self.domain, 253))} --limit {self.connections}"
+        if self.per_hour:
+            cmd += f" --per-hour {self.per_hour}"
+        if self.per_connection:
+            cmd += f" --per-connection {self.per_connection}"
+        return cmd
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data."""
+        return {
+            "domain": self.domain,
+            "connection_limit": self.connection_limit,
+            "per_hour": self.per_hour,
+            "per_connection": self.per_connection,
+            "is_default": self.is_default,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BlockFacts:
+    """Everything :func:`advise` needs to know about one block (the caller gathers it)."""
+
+    kind: Kind
+    domain: str
+    stream_name: str
+    ip: str | None
+    mx: str | None
+    description: str | None
+    since: datetime | None
+    next_retry: datetime | None
+    attempts: int | None
+    groups: tuple[ReplyGroup, ...]
+    now: datetime
+    stream_ips: tuple[str, ...] = ()
+    blocked_ips: int | None = None
+    connection_limit: ConnectionLimit | None = None
+    check_results: tuple[CheckResult, ...] = ()
+    latest_reply: str | None = None
+    latest_code: int | None = None
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseAdvice:
+    """When to release the block: ``now``, ``wait`` (until ``not_before``) or ``after-fix``."""
+
+    when: When
+    reason: str
+    not_before: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data (``not_before`` as ISO 8601)."""
+        return {
+            "when": self.when,
+            "reason": self.reason,
+            "not_before": self.not_before.isoformat() if self.not_before else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Advice:
+    """What happened, why, what to do, and when to release."""
+
+    category: str
+    provider: str
+    provider_code: str | None
+    headline: str
+    explanation: str
+    steps: tuple[str, ...]
+    release: ReleaseAdvice
+    proposed_limit: ConnectionLimit | None
+    needs_checks: tuple[str, ...]
+    delisting_urls: tuple[str, ...]
+    blocklist: str | None
+    evidence: tuple[str, ...]
+    confidence: Confidence
+    mixed: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field."""
+        return {
+            "category": self.category,
+            "provider": self.provider,
+            "provider_code": self.provider_code,
+            "headline": self.headline,
+            "explanation": self.explanation,
+            "steps": list(self.steps),
+            "release": self.release.to_json(),
+            "proposed_limit": self.proposed_limit.to_json() if self.proposed_limit else None,
+            "needs_checks": list(self.needs_checks),
+            "delisting_urls": list(self.delisting_urls),
+            "blocklist": self.blocklist,
+            "evidence": list(self.evidence),
+            "confidence": self.confidence,
+            "mixed": self.mixed,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceReply:
+    """Reply groups with one signature, merged: the unit of evidence."""
+
+    text: str  # the most frequent text of the signature (raw: show it through printable)
+    code: int | None
+    count: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    mx_hosts: tuple[tuple[str, int], ...]  # (host, attempts), most attempts first
+    classification: Classification
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def _safe(value: object, limit: int = 200) -> str:
+    """One line of outside text, safe to show or mail; cut at ``limit`` characters."""
+    text = printable(value, max_chars=limit, one_line=True)
+    return _LINE_SEPARATORS.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+def _count(value: object) -> int:
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        return 0
+    return min(max(number, 0), MAX_COUNT)
+
+
+def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None or b is None:
+        return a or b
+    try:
+        return min(a, b)
+    except TypeError:  # naive against aware: keep the first
+        return a
+
+
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None or b is None:
+        return a or b
+    try:
+        return max(a, b)
+    except TypeError:
+        return a
+
+
+def _hours_between(later: datetime, earlier: datetime) -> float | None:
+    try:
+        return (later - earlier).total_seconds() / 3600.0
+    except (TypeError, OverflowError):
+        return None
+
+
+def _plus_hours(when: datetime | None, hours: float) -> datetime | None:
+    if when is None:
+        return None
+    try:
+        return when + timedelta(hours=hours)
+    except OverflowError:
+        return None
+
+
+def _after(a: datetime, b: datetime) -> bool | None:
+    try:
+        return a > b
+    except TypeError:
+        return None
+
+
+def fmt_time(when: datetime | None) -> str:
+    """``2024-05-03 09:12`` (with the zone when the time has one); ``?`` when unknown."""
+    if when is None:
+        return "?"
+    text = f"{when.year:04d}-{when.month:02d}-{when.day:02d} {when.hour:02d}:{when.minute:02d}"
+    if when.tzinfo is not None:
+        name = when.tzname()
+        if name:
+            text += f" {_safe(name, 20)}"
+    return text
+
+
+def _hours_text(hours: float) -> str:
+    if hours >= 24 and hours % 24 == 0:
+        days = int(hours // 24)
+        return f"{days} day{'s' if days != 1 else ''}"
+    whole = round(hours)
+    return f"{whole} hour{'s' if whole != 1 else ''}" if whole == hours else f"{hours:g} hours"
+
+
+def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(i for i in items if i))
+
+
+class _Fill(dict[str, str]):
+    """Template values; an unknown name becomes empty rather than raising."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _fill(template: str, values: _Fill) -> str:
+    try:
+        return template.format_map(values)
+    except (ValueError, IndexError, AttributeError):
+        return template
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+def merge_replies(groups: Iterable[ReplyGroup]) -> list[EvidenceReply]:
+    """Reply groups merged by signature (and category), most attempts first.
+
+    Counts add up, the first and last seen times widen, MX hosts add up; the text kept is the
+    one with the most attempts.
+    """
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for group in groups:
+        text = group.text if isinstance(group.text, str) else _safe(group.text, 100_000)
+        cls = classify(text, group.code)
+        key = (cls.signature, cls.category)
+        count = _count(group.count)
+        entry = merged.get(key)
+        if entry is None:
+            entry = merged[key] = {
+                "text": text,
+                "code": cls.smtp_code,
+                "best": -1,
+                "count": 0,
+                "first": None,
+                "last": None,
+                "mx": {},
+                "cls": cls,
+            }
+        if count > entry["best"]:
+            entry.update(text=text, code=cls.smtp_code, best=count, cls=cls)
+        entry["count"] += count
+        entry["first"] = _earlier(entry["first"], group.first_seen)
+        entry["last"] = _later(entry["last"], group.last_seen)
+        for item in group.mx_hosts or ():
+            try:
+                host, n = item
+            except (TypeError, ValueError):
+                continue
+            host = str(host)
+            entry["mx"][host] = entry["mx"].get(host, 0) + _count(n)
+    out = [
+        EvidenceReply(
+            text=e["text"],
+            code=e["code"],
+            count=e["count"],
+            first_seen=e["first"],
+            last_seen=e["last"],
+            mx_hosts=tuple(sorted(e["mx"].items(), key=lambda hn: (-hn[1], hn[0]))),
+            classification=e["cls"],
+        )
+        for e in merged.values()
+    ]
+    out.sort(key=lambda r: -r.count)
+    return out
+
+
+def _evidence(scored: _Scored) -> str:
+    if scored.label is None:
+        return evidence_line(scored.reply)
+    reply = scored.reply
+    return (
+        f"the block's {scored.label}: {reply.classification.category}: "
+        f"{_safe(reply.text, EVIDENCE_CHARS)}"
+    )
+
+
+def _recency(reply: EvidenceReply, now: datetime) -> float:
+    if reply.last_seen is None:
+        return 0.5
+    age = _hours_between(now, reply.last_seen)
+    if age is None:
+        return 0.5
+    return max(math.pow(0.5, max(age, 0.0) / HALF_LIFE_HOURS), MIN_RECENCY)
+
+
+def _weight(reply: EvidenceReply, now: datetime) -> float:
+    return max(reply.count, 1) * _recency(reply, now)
+
+
+def evidence_line(reply: EvidenceReply, *, chars: int = EVIDENCE_CHARS) -> str:
+    """``1,234× 2024-05-01 10:00 – 2024-05-03 09:12 rate_limit: 421 4.7.28 … (MX a ×800)``."""
+    hosts = ", ".join(f"{_safe(h, 80)} ×{n:,}" for h, n in reply.mx_hosts[:3])
+    if len(reply.mx_hosts) > 3:
+        hosts += f", +{len(reply.mx_hosts) - 3} more"
+    line = (
+        f"{reply.count:,}× {fmt_time(reply.first_seen)} – {fmt_time(reply.last_seen)} "
+        f"{reply.classification.category}: {_safe(reply.text, chars)}"
+    )
+    return line + (f" (MX {hosts})" if hosts else "")
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+@dataclass(slots=True)
+class _Scored:
+    reply: EvidenceReply
+    weight: float
+    label: str | None = None  # "Description" / "latest reply" for the block's own texts
+
+    @property
+    def cls(self) -> Classification:
+        return self.reply.classification
+
+
+@dataclass(slots=True)
+class _Part:
+    """The advice for one category, before primary and secondary are combined."""
+
+    category: str
+    name: str  # "Outlook's IP block list (S3140)"
+    headline: str
+    meaning: str
+    steps: list[str]
+    when: str
+    reason: str
+    not_before: datetime | None = None
+    needs_checks: tuple[str, ...] = ()
+    delisting_urls: list[str] = field(default_factory=list)
+    blocklist: str | None = None
+    proposed: ConnectionLimit | None = None
+    extra: list[str] = field(default_factory=list)  # explanation sentences
+    release_steps: list[str] = field(default_factory=list)
+    tail: list[str] = field(default_factory=list)  # steps after the category's own
+    play_steps: bool = True  # False: the category's generic steps do not apply
+
+
+@dataclass(slots=True)
+class _Context:
+    facts: BlockFacts
+    domain: str
+    stream: str
+    category: str
+    scored: list[_Scored]  # replies of this category, heaviest first
+    provider: str  # resolved provider key
+    fill: _Fill
+    last_seen: datetime | None
+    listed_ip: str | None  # the stream IP the replies are about, when known
+
+
+def _provider_for_domain(domain: str) -> str | None:
+    domain = domain.lower().strip(".")
+    for key, provider in PB.PROVIDERS.items():
+        for d in provider.domains:
+            if domain == d or domain.endswith("." + d):
+                return key
+    return None
+
+
+def _resolve_provider(scored: Sequence[_Scored], domain: str) -> str:
+    for s in scored:
+        p = s.cls.provider
+        if p != "unknown" and p not in _LIST_OPERATORS:
+            return p
+    by_domain = _provider_for_domain(domain)
+    if by_domain:
+        return by_domain
+    for s in scored:
+        if s.cls.provider != "unknown":
+            return s.cls.provider
+    return "unknown"
+
+
+def _who(provider: str, domain: str) -> str:
+    row = PB.PROVIDERS.get(provider)
+    return row.name if row else domain
+
+
+def _code_note(provider: str, cls: Classification, category: str) -> tuple[PB.CodeNote, str] | None:
+    for note, regex in _CODE_NOTES:
+        if note.providers and provider not in note.providers and cls.provider not in note.providers:
+            continue
+        if note.category is not None and note.category != category:
+            continue
+        for code in (cls.provider_code, cls.enhanced_code, ""):
+            if code is not None and regex.fullmatch(code):
+                return note, code
+    return None
+
+
+_CODE_NOTES = tuple((note, re.compile(note.code, re.IGNORECASE)) for note in PB.CODE_NOTES)
+_BLOCKLISTS = tuple((row, re.compile(row.pattern)) for row in PB.BLOCKLISTS)
+_POLICY = tuple((cause, re.compile(cause.pattern)) for cause in PB.POLICY_CAUSES)
+_AUTH = tuple((rec, re.compile(rec.pattern)) for rec in PB.AUTH_RECORDS)
+_SPAMHAUS_SUB = re.compile(r"\b(sbl|xbl|pbl|css|cbl)\b")
+_UCE_LEVEL = re.compile(r"level ?([123])|dnsbl-([123])\.uceprotect")
+
+
+def _meaningful_code(cls: Classification) -> str | None:
+    if cls.provider_code:
+        return cls.provider_code
+    code = cls.enhanced_code
+    if code and not code.endswith(".0.0"):
+        return code
+    return None
+
+
+def _verb(category: str, cls: Classification) -> str:
+    if category == TLS:
+        return "refuses clear-text mail from"
+    klass = cls.smtp_code // 100 if cls.smtp_code else None
+    if klass is None and cls.enhanced_code:
+        klass = int(cls.enhanced_code[0])
+    return "defers mail from" if klass == 4 else "refuses mail from"
+
+
+def _subject(facts: BlockFacts, stream: str) -> str:
+    if facts.kind == "ip" and facts.ip:
+        return _safe(facts.ip, 64)
+    return f"stream '{stream}'"
+
+
+def _listed_ip(facts: BlockFacts, scored: Sequence[_Scored]) -> str | None:
+    """The stream IP the replies are about: one named in a reply, else the block's IP."""
+    stream_ips = set(facts.stream_ips)
+    for s in scored:
+        for ip in s.cls.ips:
+            if ip in stream_ips:
+                return ip
+    if facts.ip:
+        return _safe(facts.ip, 64)
+    if len(facts.stream_ips) == 1:
+        return _safe(facts.stream_ips[0], 64)
+    return None
+
+
+def _base_name(
+    ctx: _Context, play: PB.Play, top: Classification
+) -> tuple[str, str, PB.CodeNote | None]:
+    """(headline name, meaning, code note) of the heaviest reply of the category."""
+    found = _code_note(ctx.provider, top, ctx.category)
+    if found is not None:
+        note, code = found
+        values = _Fill(ctx.fill)
+        values["code"] = code
+        name = re.sub(r"\s*\(\)", "", _fill(note.name, values))
+        return name, _fill(note.meaning, values), note
+    code = _meaningful_code(top)
+    name = f"{_who(ctx.provider, ctx.domain)}'s {play.title}"
+    if code:
+        name += f" ({code})"
+    return name, "", None
+
+
+# --------------------------------------------------------------------------- check results
+
+
+def _checks(facts: BlockFacts, names: Iterable[str]) -> list[CheckResult]:
+    wanted = set(names)
+    return [r for r in facts.check_results if getattr(r, "check", None) in wanted]
+
+
+def _detail(result: CheckResult, key: str) -> str:
+    details = getattr(result, "details", None)
+    value = details.get(key) if isinstance(details, dict) else None
+    return _safe(value, 253) if value not in (None, "") else ""
+
+
+def _reason(result: CheckResult) -> str:
+    return _safe(getattr(result, "reason", ""), 300)
+
+
+def _auth_check_step(result: CheckResult) -> str:
+    """One step naming a failing authentication check."""
+    domain = _detail(result, "domain") or "the From domain"
+    selector = _detail(result, "selector")
+    reason = _reason(result)
+    check = result.check
+    if check == "dkim-key-match":
+        sel = selector or "<selector>"
+        domain = _detail(result, "domain") or "<From domain>"
+        return (
+            f"ListManager is sending UNSIGNED mail for {domain}: publish at "
+            f"{sel}._domainkey.{domain} the public key that matches ListManager's private key "
+            f"for selector {sel}, or re-import the private key that matches the published one "
+            f"(check: {reason})."
+        )
+    if check == "dkim-record":
+        return f"DKIM key record {_safe(result.subject, 300)}: {reason}; publish a valid key."
+    if check == "dkim-sign-verify":
+        return f"A test message signed with selector {selector or '?'} does not verify: {reason}."
+    if check == "spf":
+        ip = _detail(result, "ip") or "the sending IP"
+        mech = "ip6" if ":" in ip else "ip4"
+        return (
+            f"SPF of {domain} does not authorize {ip}: {reason}; add {mech}:{ip} (or an "
+            "include that covers it)."
+        )
+    if check == "spf-lookups":
+        return f"SPF of {domain} needs too many DNS lookups: {reason}; flatten or drop includes."
+    if check == "spf-record":
+        return f"SPF record of {domain}: {reason}."
+    if check == "dmarc":
+        return (
+            f"DMARC of {domain}: {reason}; publish v=DMARC1; p=none; rua=mailto:… at "
+            f"_dmarc.{domain} at least."
+        )
+    return f"{_safe(check, 40)} {_safe(result.subject, 200)}: {reason}."
+
+
+_AUTH_CHECK_ORDER = ("dkim-key-match", "dkim-record", "dkim-sign-verify", "spf", "spf-record",
+                     "spf-lookups", "dmarc")  # fmt: skip
+
+
+def _failing_label(result: CheckResult) -> str:
+    selector = _detail(result, "selector")
+    return {
+        "dkim-key-match": f"DKIM key mismatch{f' for selector {selector}' if selector else ''} "
+        "(ListManager sends unsigned)",
+        "dkim-record": f"DKIM record{f' of selector {selector}' if selector else ''}",
+        "dkim-sign-verify": "DKIM signature verification",
+        "spf": "SPF for the sending IP",
+        "spf-record": "the SPF record",
+        "spf-lookups": "SPF lookup count",
+        "dmarc": "DMARC",
+    }.get(result.check, _safe(result.check, 40))
+
+
+# --------------------------------------------------------------------------- per category
+
+
+def _part_rate(ctx: _Context, part: _Part, note: PB.CodeNote | None) -> None:
+    facts = ctx.facts
+    provider = PB.PROVIDERS.get(ctx.provider)
+    current = facts.connection_limit or ConnectionLimit.default(ctx.domain)
+    volume = bool(note and note.volume)
+    proposed = propose_limit(current, ctx.provider, volume=volume)
+    if proposed is None:
+        part.steps.append(
+            f"{ctx.domain}'s Domain Connection Limit is already as low as it goes "
+            f"({current.describe()}): this throttle is about volume or reputation, so send less "
+            "to it per hour and spread mailings out."
+        )
+    else:
+        part.proposed = proposed
+        part.steps.append(
+            f"Lower {ctx.domain}'s Domain Connection Limit from {current.describe()} to "
+            f"{proposed.describe()}: press {PB.CONSOLE_DCL_KEY} in the console, or run "
+            f"{proposed.command()}"
+        )
+        if proposed.per_hour and proposed.per_connection:
+            part.steps.append(
+                f"With {proposed.per_hour} connections an hour and {proposed.per_connection} "
+                f"messages per connection each MX IP gets at most about "
+                f"{proposed.per_hour * proposed.per_connection:,} messages an hour; raise the "
+                "caps again slowly once the deferrals stop."
+            )
+    if provider and provider.max_connections:
+        part.extra.append(
+            f"{provider.name} is known to want very few connections per sending IP "
+            f"(at most {provider.max_connections})."
+        )
+    hours = (note.cooldown_hours if note and note.cooldown_hours else None) or (
+        PB.PLAYS[RATE].cooldown_hours or 1.0
+    )
+    _wait(ctx, part, hours, "deferral")
+
+
+def _wait(ctx: _Context, part: _Part, hours: float, what: str) -> None:
+    """Release advice ``wait``: ``hours`` after the last reply, or ``now`` when that passed."""
+    base = ctx.last_seen or ctx.facts.since or ctx.facts.now
+    not_before = _plus_hours(base, hours)
+    cool = _hours_text(hours)
+    passed = _after(ctx.facts.now, not_before) if not_before else None
+    if not_before is not None and passed:
+        part.when = PB.WHEN_NOW
+        part.reason = (
+            f"the {cool} cool-down after the last {what} ({fmt_time(base)}) has passed"
+            + ("; set the lower limit first" if part.proposed else "")
+        )
+        part.not_before = not_before
+        part.release_steps.append(
+            f"The {cool} cool-down after the last {what} has passed: "
+            + ("set the lower limit, then release now." if part.proposed else "release now.")
+        )
+        return
+    why = (
+        PB.PLAYS[RATE].release_reason
+        if part.category == RATE
+        else "the receiver is still deferring the IP"
+    )
+    part.when = PB.WHEN_WAIT
+    part.not_before = not_before
+    part.reason = f"{why}: wait {cool} after the last {what} ({fmt_time(base)})"
+    part.release_steps.append(
+        f"Release no earlier than {fmt_time(not_before)} ({cool} after the last {what}); "
+        "releasing earlier re-blocks the stream."
+    )
+
+
+def _auth_records(ctx: _Context, note: PB.CodeNote | None) -> list[PB.AuthRecord]:
+    keys: list[str] = list(note.auth) if note and note.auth else []
+    if not keys:
+        for s in ctx.scored:
+            norm = normalise(s.reply.text)
+            keys += [rec.key for rec, regex in _AUTH if regex.search(norm)]
+    if not keys:
+        keys = ["dkim", "spf", "dmarc"]
+    by_key = {rec.key: rec for rec in PB.AUTH_RECORDS}
+    return [by_key[k] for k in dict.fromkeys(keys) if k in by_key]
+
+
+def _part_auth(ctx: _Context, part: _Part, note: PB.CodeNote | None) -> None:
+    records = _auth_records(ctx, note)
+    labels = [r.label for r in records]
+    part.extra.append(f"The reply points at {_join(labels)}.")
+    results = _checks(ctx.facts, _AUTH_CHECK_ORDER)
+    failing = [r for r in results if r.status in ("fail", "warn")]
+    failing.sort(key=lambda r: _AUTH_CHECK_ORDER.index(r.check))
+    if not results:
+        part.steps.append(_fill(PB.RUN_AUTH_CHECKS, ctx.fill))
+    if failing:
+        part.extra.append(
+            "The checks found: "
+            + "; ".join(dict.fromkeys(_failing_label(r) for r in failing))
+            + "."
+        )
+        part.steps += [_auth_check_step(r) for r in failing]
+    # The generic fix of each record the reply names, unless a failing check already said it.
+    covered = {r.check for r in failing}
+    part.steps += [
+        _fill(rec.step, ctx.fill) for rec in records if not covered.intersection(rec.checks)
+    ]
+    if results and all(r.status == "pass" for r in results):
+        part.when = PB.WHEN_NOW
+        part.reason = "the DKIM/SPF/DMARC checks pass now: release and watch the next replies"
+        part.release_steps.append(
+            f"The DKIM/SPF/DMARC checks pass now; if the records were fixed after "
+            f"{fmt_time(ctx.last_seen)} (the last refusal), release now and watch the next "
+            "replies, otherwise check the From domain and selector the mailings really use."
+        )
+    elif failing:
+        part.reason = (
+            "ListManager's mail fails "
+            + _join(list(dict.fromkeys(_failing_label(r) for r in failing)))
+            + ": fix it first"
+        )
+    provider = PB.PROVIDERS.get(ctx.provider)
+    if provider and provider.feedback_loop and "dkim" in {r.key for r in records}:
+        part.steps.append(provider.feedback_loop)
+
+
+def _blocklist_row(text: str) -> PB.Blocklist | None:
+    low = text.lower()
+    for row, regex in _BLOCKLISTS:
+        if regex.search(low):
+            return row
+    return None
+
+
+def _part_dnsbl(ctx: _Context, part: _Part, note: PB.CodeNote | None) -> None:
+    listed = None
+    for s in ctx.scored:
+        listed = s.cls.blocklist or PB.PROVIDER_CODE_LISTS.get((s.cls.provider_code or "").upper())
+        if listed:
+            break
+    row = _blocklist_row(listed) if listed else None
+    if row is None:
+        for s in ctx.scored:  # a list named only in a URL or by its operator
+            for candidate in (*s.cls.urls, s.cls.provider):
+                row = _blocklist_row(candidate)
+                if row:
+                    break
+            if row:
+                break
+    label = _safe(listed, 120) if listed else (row.name if row else "a blocklist")
+    if row and listed and row.name.lower() != label.lower() and "." in label:
+        label = f"{row.name} ({label})"  # "Spamhaus (zen.spamhaus.org)"
+    part.blocklist = _safe(listed, 120) if listed else (row.name if row else None)
+    ip = ctx.listed_ip or "the sending IP"
+    ctx.fill["blocklist"] = label
+    who = _who(ctx.provider, ctx.domain)
+    if note is not None:
+        part.headline = f"{part.name} refuses {ip}: listed on {label}"
+    else:
+        part.headline = f"{ip} is listed on {label}; {who} refuses it"
+    for s in ctx.scored[:3]:
+        part.delisting_urls += [_safe(u, 300) for u in s.cls.urls[:3]]
+    if row and row.url:
+        part.delisting_urls.append(row.url)
+    if row:
+        if row.url and row.url not in row.note:
+            part.steps.append(f"Look {ip} up on {row.name}: {row.url}.")
+        part.steps.append(row.note)
+    norm = " ".join(normalise(s.reply.text) for s in ctx.scored[:3])
+    if row and row.name == "Spamhaus":
+        sub = _SPAMHAUS_SUB.search(norm)
+        if sub:
+            part.extra.append(PB.SPAMHAUS_SUBLISTS[sub.group(1)])
+    if row and row.name == "UCEPROTECT":
+        level = _UCE_LEVEL.search(norm + " " + (listed or ""))
+        if level and (level.group(1) or level.group(2)) in ("2", "3"):
+            part.extra.append(
+                "This is a UCEPROTECT level 2/3 listing of the whole network: informational, "
+                "nothing on your side removes it; ask the receiver not to block on it."
+            )
+    _dnsbl_checks(ctx, part, row, ip, label)
+
+
+def _dnsbl_checks(
+    ctx: _Context, part: _Part, row: PB.Blocklist | None, ip: str, label: str
+) -> None:
+    results = _checks(ctx.facts, ("dnsbl",))
+    if row is not None and not row.public:
+        part.reason = f"{row.name} cannot be queried in DNS: release once it confirms removal"
+        part.extra.append(
+            f"{row.name} is not a public DNS list, so the reply is the only evidence; a clean "
+            "DNS blocklist check does not clear it."
+        )
+        return
+    if not results:
+        return
+    ips = {ctx.listed_ip} if ctx.listed_ip else set(ctx.facts.stream_ips)
+    hint = row.zone_hint if row else None
+    mine = [
+        r
+        for r in results
+        if (_detail(r, "ip") in ips or not _detail(r, "ip"))
+        and (hint is None or hint in _detail(r, "zone").lower())
+    ]
+    listed = [r for r in mine if r.status == "fail"]
+    clean = [r for r in mine if r.status == "pass"]
+    untested = [r for r in mine if r.status == "not_tested"]
+    others = [r for r in results if r.status == "fail" and r not in listed]
+    if listed:
+        part.extra.append(
+            "The blocklist check confirms the listing now: "
+            + "; ".join(f"{_safe(r.subject, 120)} ({_reason(r)})" for r in listed[:3])
+            + "."
+        )
+        part.reason = f"{ip} is listed on {label} now: delist first, then release"
+        for r in listed:
+            url = _detail(r, "delist_url")
+            if url:
+                part.delisting_urls.append(url)
+    elif clean and not untested:
+        zones = _join(list(dict.fromkeys(_detail(r, "zone") for r in clean)))
+        part.extra.append(
+            f"The blocklist check finds {ip} NOT listed on {zones} now: the listing has "
+            "probably expired or been removed."
+        )
+        part.when = PB.WHEN_NOW
+        part.reason = f"{ip} is not listed on {zones} any more"
+        part.release_steps.append(
+            f"{ip} is no longer listed on {zones}: release the block now and watch whether "
+            f"{ctx.domain} accepts the next attempts."
+        )
+    elif untested:
+        part.steps.append(
+            f"The lookup on {label} could not be done ({_reason(untested[0])}): use a local "
+            "resolver (public resolvers are refused by Spamhaus) or the list's lookup page."
+        )
+    elif hint is not None:
+        part.steps.append(
+            f"The blocklist checks did not query {label}: add its zone (--dnsbl-zone) to "
+            "confirm the listing."
+        )
+    if others:
+        part.extra.append(
+            "Also listed: " + "; ".join(_safe(r.subject, 120) for r in others[:3]) + "."
+        )
+
+
+def _part_reputation(ctx: _Context, part: _Part, note: PB.CodeNote | None) -> None:
+    provider = PB.PROVIDERS.get(ctx.provider)
+    if note and note.url:
+        part.delisting_urls.append(note.url)
+    for s in ctx.scored[:3]:
+        for url in s.cls.urls:
+            host = url.split("://", 1)[-1].split("/", 1)[0].lower()
+            if any(host == h or host.endswith("." + h) for h in PB.DELIST_HOSTS):
+                part.delisting_urls.append(_safe(url, 300))
+    part.steps.append(
+        provider.feedback_loop
+        if provider and provider.feedback_loop
+        else _fill(PB.GENERIC_FEEDBACK_LOOP, ctx.fill)
+    )
+    if provider and provider.monitoring:
+        part.steps.append(provider.monitoring)
+    # The unblock request comes last: it only helps after the cause is fixed.
+    if note and note.url and any(note.url in step for step in note.steps):
+        ask = ""  # the code's own steps already say where
+    elif note and note.url:
+        ask = f"Once the cause is fixed, ask for removal at {note.url}."
+    elif provider and not provider.has_allowlist:
+        ask = (
+            f"{provider.name} has no allowlist or delisting: fix the cause and let the "
+            f"reputation recover; {provider.contact} is for a review after that."
+        )
+    elif provider and provider.contact:
+        ask = (
+            f"Once the cause is fixed, send {provider.name} an unblock request "
+            f"({provider.contact}) with the reply evidence."
+        )
+    else:
+        ask = (
+            f"Once the cause is fixed, write to postmaster@{ctx.domain} with the reply "
+            "evidence and ask them to lift the block."
+        )
+    if ask:
+        part.tail.append(ask)
+    listed = [r for r in _checks(ctx.facts, ("dnsbl",)) if r.status == "fail"]
+    if listed:
+        part.extra.append(
+            "The blocklist check also finds: "
+            + "; ".join(_safe(r.subject, 120) for r in listed[:3])
+            + " (delist there first)."
+        )
+    top = ctx.scored[0].cls
+    temporary = (
+        (top.smtp_code // 100 == 4)
+        if top.smtp_code
+        else ((top.enhanced_code or "").startswith("4"))
+    )
+    if temporary:
+        hours = (note.cooldown_hours if note and note.cooldown_hours else None) or (
+            PB.PLAYS[IP_REPUTATION].cooldown_hours or 24.0
+        )
+        _wait(ctx, part, hours, "deferral")
+
+
+def _part_policy(ctx: _Context, part: _Part, note: PB.CodeNote | None) -> None:
+    cause = PB.POLICY_GENERIC
+    found = False
+    for s in ctx.scored:
+        norm = normalise(s.reply.text)
+        for candidate, regex in _POLICY:
+            if regex.search(norm):
+                cause, found = candidate, True
+                break
+        if found:
+            break
+    if (
+        not found
+        and ctx.provider == "microsoft"
+        and any((s.cls.provider_code or "").startswith("AS(") for s in ctx.scored)
+    ):
+        cause = next(c for c in PB.POLICY_CAUSES if c.key == "customer")
+    part.extra.append(f"The reply points at {cause.title}.")
+    part.steps[:0] = [_fill(step, ctx.fill) for step in cause.steps]
+    if cause.allowlist_only:
+        part.needs_checks = ()
+        part.reason = f"only {ctx.domain}'s administrators can lift it: release once they confirm"
+        part.play_steps = False  # no DNS fix applies
+        return
+    results = _checks(ctx.facts, cause.checks)
+    failing = [r for r in results if r.status in ("fail", "warn")]
+    if failing:
+        part.extra.append(
+            "The DNS checks confirm it: "
+            + "; ".join(
+                f"{_safe(r.check, 20)} {_safe(r.subject, 80)}: {_reason(r)}" for r in failing[:3]
+            )
+            + "."
+        )
+        part.reason = f"{cause.title} still fails the checks: fix it first"
+    elif results and all(r.status == "pass" for r in results):
+        checks = _join(sorted({r.check for r in results}))
+        part.when = PB.WHEN_NOW
+        part.reason = f"the {checks} checks pass now"
+        part.release_steps.append(
+            f"The {checks} checks pass now: if this was fixed after "
+            f"{fmt_time(ctx.last_seen)} (the last refusal), release now."
+        )
+
+
+_BUILDERS = {
+    RATE: _part_rate,
+    AUTH: _part_auth,
+    DNSBL: _part_dnsbl,
+    IP_REPUTATION: _part_reputation,
+    POLICY: _part_policy,
+}
+
+
+def _part(ctx: _Context) -> _Part:
+    play = PB.PLAYS.get(ctx.category, PB.PLAYS[OTHER])
+    top = ctx.scored[0].cls
+    name, meaning, note = _base_name(ctx, play, top)
+    subject = _subject(ctx.facts, ctx.stream)
+    headline = f"{name} {_verb(ctx.category, top)} {subject}"
+    if ctx.category in _PER_RECIPIENT - {TLS}:
+        code = _meaningful_code(top)
+        headline = (
+            f"Only per-recipient replies from {ctx.fill['who']} ({play.title}"
+            f"{', ' + code if code else ''}): nothing here explains the block of {subject}"
+        )
+    part = _Part(
+        category=ctx.category,
+        name=name,
+        headline=headline,
+        meaning=meaning or _fill(play.meaning, ctx.fill),
+        steps=[_fill(step, ctx.fill) for step in (note.steps if note else ())],
+        when=play.release,
+        reason=play.release_reason,
+        needs_checks=play.needs_checks,
+    )
+    builder = _BUILDERS.get(ctx.category)
+    if builder is not None:
+        builder(ctx, part, note)
+    if part.play_steps:
+        part.steps += [_fill(step, ctx.fill) for step in play.steps]
+    part.steps += part.tail
+    return part
+
+
+# --------------------------------------------------------------------------- limits
+
+
+def propose_limit(
+    current: ConnectionLimit, provider: str = "unknown", *, volume: bool = False
+) -> ConnectionLimit | None:
+    """A stricter Domain Connection Limit than ``current``, or None when none is possible.
+
+    Connections are halved (floor 2, or 1 for receivers that want very few connections or when
+    the limit is already 2 or less) and capped at the provider's known ceiling. For a volume
+    throttle the hourly and per-connection caps are set when unset (the provider's starting
+    values) and the hourly cap is halved when set.
+    """
+    row = PB.PROVIDERS.get(provider)
+    few = bool(row and row.max_connections)
+    now = current.connections
+    floor = PB.MIN_CONNECTIONS if (few or now <= 2) else 2
+    connections = max(floor, now // 2)
+    if row and row.max_connections:
+        connections = min(connections, row.max_connections)
+    connections = max(PB.MIN_CONNECTIONS, min(connections, now))
+    per_hour = current.per_hour if current.per_hour and current.per_hour > 0 else None
+    per_connection = (
+        current.per_connection if current.per_connection and current.per_connection > 0 else None
+    )
+    if volume:
+        per_hour = max(1, per_hour // 2) if per_hour else (row.per_hour if row else 60)
+        per_connection = per_connection or (row.per_connection if row else 20)
+    elif connections == now and per_hour:
+        per_hour = max(1, per_hour // 2)
+    proposal = ConnectionLimit(current.domain, connections, per_hour, per_connection, False)
+    same = (
+        proposal.connections == now
+        and proposal.per_hour == (current.per_hour or None)
+        and proposal.per_connection == (current.per_connection or None)
+    )
+    return None if same else proposal
+
+
+# --------------------------------------------------------------------------- advise
+
+
+def _join(items: Sequence[str]) -> str:
+    items = [i for i in items if i]
+    if len(items) <= 1:
+        return items[0] if items else ""
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _fallback(facts: BlockFacts) -> list[_Scored]:
+    """The block's latest reply and description, classified, when there are no groups."""
+    out: list[_Scored] = []
+    sources = (
+        ("latest reply", facts.latest_reply, facts.latest_code),
+        ("Description", facts.description, None),
+    )
+    for label, text, code in sources:
+        if not text or not isinstance(text, str) or not text.strip():
+            continue
+        cls = classify(text, code)
+        reply = EvidenceReply(text, cls.smtp_code, 1, None, facts.since, (), cls)
+        out.append(_Scored(reply, 1.0, label))
+    out.sort(key=lambda s: s.cls.category not in BLOCK_REASONS)
+    return out
+
+
+def _scores(scored: Sequence[_Scored]) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for s in scored:
+        totals[s.cls.category] = totals.get(s.cls.category, 0.0) + s.weight
+    return totals
+
+
+def _tier(category: str) -> int:
+    if category in BLOCK_REASONS:
+        return 2
+    if category in (CONTENT, OTHER):
+        return 1
+    return 0
+
+
+def _context(facts: BlockFacts, category: str, scored: Sequence[_Scored], fill: _Fill) -> _Context:
+    mine = [s for s in scored if s.cls.category == category]
+    mine.sort(key=lambda s: -s.weight)
+    last: datetime | None = None
+    for s in mine:
+        last = _later(last, s.reply.last_seen)
+    domain = _safe(facts.domain, 253)
+    provider = _resolve_provider(mine, domain)
+    listed = _listed_ip(facts, mine)
+    stream_ips = [_safe(ip, 64) for ip in facts.stream_ips[:8]]
+    values = _Fill(fill)
+    values["who"] = _who(provider, domain)
+    values["code"] = (_meaningful_code(mine[0].cls) if mine else None) or ""
+    values["ip"] = listed or ("each sending IP" if len(stream_ips) != 1 else stream_ips[0])
+    values["ip_one"] = listed or (stream_ips[0] if stream_ips else "<IP>")
+    values["ip_args"] = listed or (" ".join(stream_ips) if stream_ips else "<IP>")
+    return _Context(facts, domain, values["stream"], category, mine, provider, values, last, listed)
+
+
+def advise(facts: BlockFacts) -> Advice:
+    """The advice for one block. Never raises on odd reply texts, counts or times."""
+    domain = _safe(facts.domain, 253)
+    stream = _safe(facts.stream_name, 100)
+    replies = merge_replies(facts.groups)
+    scored = [_Scored(r, _weight(r, facts.now)) for r in replies]
+    scored.sort(key=lambda s: (-s.weight, -s.reply.count))
+    totals = _scores(scored)
+    block_weight = sum(w for c, w in totals.items() if c in BLOCK_REASONS)
+    other_weight = sum(totals.values()) - block_weight
+
+    notes: list[str] = []
+    fallback = False
+    confidence: Confidence
+    pool = scored
+    if not scored:
+        pool = _fallback(facts)
+        fallback = True
+        source = "latest reply and Description" if facts.latest_reply else "Description"
+        notes.append(
+            f"No reply is recorded for this block in the evidence window: this advice rests "
+            f"on the block's {source} only."
+            if pool
+            else "No reply is recorded for this block and it has no Description: there is "
+            "nothing to diagnose yet; look at the attempt log or release and watch."
+        )
+    elif block_weight == 0:
+        rescue = [s for s in _fallback(facts) if s.cls.category in BLOCK_REASONS]
+        top_other = max(totals, key=lambda c: (_tier(c), totals[c]))
+        play = PB.PLAYS.get(top_other, PB.PLAYS[OTHER])
+        why = _NOT_A_BLOCK.get(top_other, "")
+        notes.append(
+            f"None of the replies is a reason to block a stream (mostly {play.title} replies"
+            f"{why}): the block is likely NOT caused by them; ListManager may have mis-recorded "
+            "it, or the block reply is older than the evidence window."
+        )
+        if rescue:
+            pool = rescue
+            fallback = True
+            notes.append("The advice follows the block's own Description / latest reply.")
+    elif other_weight > block_weight:
+        shares = sorted(
+            ((c, w) for c, w in totals.items() if c not in BLOCK_REASONS), key=lambda cw: -cw[1]
+        )
+        title = PB.PLAYS.get(shares[0][0], PB.PLAYS[OTHER]).title
+        notes.append(
+            f"Most replies are per-recipient {title} replies, which do not block a stream; the "
+            "block follows the fewer block replies."
+        )
+
+    fill = _Fill(
+        domain=domain,
+        stream=stream,
+        retry=PB.RETRY_DEFAULT,
+        bounce_announce=str(PB.BOUNCE_LIMIT_ANNOUNCE),
+        bounce_discussion=str(PB.BOUNCE_LIMIT_DISCUSSION),
+        dcl_key=PB.CONSOLE_DCL_KEY,
+        dns_key=PB.CONSOLE_DNS_KEY,
+        auth_key=PB.CONSOLE_AUTH_KEY,
+        blocklist="the blocklist",
+    )
+
+    if not pool:
+        return _empty_advice(facts, domain, stream, notes)
+
+    pool_totals = _scores(pool)
+    category = max(pool_totals, key=lambda c: (_tier(c), pool_totals[c]))
+    secondary = None
+    if category in BLOCK_REASONS:
+        rivals = sorted(
+            ((c, w) for c, w in pool_totals.items() if c in BLOCK_REASONS and c != category),
+            key=lambda cw: -cw[1],
+        )
+        if rivals and rivals[0][1] >= MIXED_SHARE * pool_totals[category]:
+            secondary = rivals[0][0]
+
+    ctx = _context(facts, category, pool, fill)
+    part = _part(ctx)
+    second = _part(_context(facts, secondary, pool, fill)) if secondary else None
+
+    # Explanation: what the code means, why the receiver does it, what the evidence shows.
+    play = PB.PLAYS.get(category, PB.PLAYS[OTHER])
+    sentences = [part.meaning, play.explanation, *part.extra]
+    if not fallback and ctx.scored:
+        n = sum(s.reply.count for s in ctx.scored)
+        total = sum(s.reply.count for s in scored)
+        sentences.append(
+            f"{n:,} of the {total:,} attempts in the window got this kind of reply, the last "
+            f"on {fmt_time(ctx.last_seen)}."
+        )
+    if second is not None:
+        share = pool_totals[secondary] / max(sum(pool_totals.values()), 1e-9)  # type: ignore[index]
+        sentences.append(
+            f"Mixed evidence: about {share:.0%} of the weighted replies point at "
+            f"{PB.PLAYS[second.category].title} instead ({second.name})."
+        )
+    sentences += notes
+    explanation = " ".join(s.strip() for s in sentences if s and s.strip())
+
+    steps = list(part.steps)
+    if second is not None:
+        steps += [f"Also ({second.name}): {s}" for s in second.steps[:2]]
+    steps += _ip_share_steps(facts, domain, category)
+    release = _release(facts, part, second, stream, domain, steps)
+
+    needs = _dedupe([*part.needs_checks, *(second.needs_checks if second else ())])
+    urls = _dedupe([*part.delisting_urls, *(second.delisting_urls if second else [])])[:6]
+    blocklist = part.blocklist or (second.blocklist if second else None)
+    top = ctx.scored[0].cls
+
+    if fallback or category not in BLOCK_REASONS:
+        confidence = "low"
+    else:
+        share = pool_totals[category] / max(block_weight, 1e-9)
+        confidence = "high" if share >= 0.75 and other_weight <= block_weight else "medium"
+        if second is not None:
+            confidence = "medium"
+
+    return Advice(
+        category=category,
+        provider=ctx.provider,
+        provider_code=top.provider_code,
+        headline=part.headline,
+        explanation=explanation,
+        steps=_dedupe(steps),
+        release=release,
+        proposed_limit=part.proposed if category == RATE else None,
+        needs_checks=needs,
+        delisting_urls=urls,
+        blocklist=blocklist,
+        evidence=tuple(_evidence(s) for s in (scored or pool)[:EVIDENCE_LINES]),
+        confidence=confidence,
+        mixed=second is not None,
+    )
+
+
+def _release(
+    facts: BlockFacts,
+    part: _Part,
+    second: _Part | None,
+    stream: str,
+    domain: str,
+    steps: list[str],
+) -> ReleaseAdvice:
+    """The release advice (the stricter of primary and secondary); appends the release steps."""
+    when, reason, not_before = part.when, part.reason, part.not_before
+    steps += part.release_steps
+    if second is not None and _WHEN_ORDER[second.when] > _WHEN_ORDER[when]:
+        reason = f"{reason}; and {second.reason}"
+        when = second.when
+        not_before = not_before or second.not_before
+        steps += second.release_steps
+    cmd = (
+        f"{PB.CONSOLE_RELEASE_KEY} in the console, or lmtriage release --stream "
+        f"{shlex.quote(stream)} --domain {shlex.quote(domain)}"
+    )
+    retry = facts.next_retry
+    if retry is None:
+        tail = {
+            PB.WHEN_AFTER_FIX: " once the fix is in.",
+            PB.WHEN_WAIT: f" after {fmt_time(not_before)}.",
+            PB.WHEN_NOW: ": release now.",
+        }[when]
+        steps.append(
+            "Next Retry is Permanent: ListManager will not retry on its own, so the block "
+            f"needs a release ({cmd}){tail}"
+        )
+        reason += "; ListManager will not retry by itself (Permanent)"
+    elif when == PB.WHEN_WAIT and not_before is not None:
+        if _after(not_before, retry):
+            steps.append(
+                f"ListManager's own retry at {fmt_time(retry)} comes before the cool-down ends "
+                f"and will probably be deferred again (harmless); do not release by hand before "
+                f"{fmt_time(not_before)}."
+            )
+        else:
+            steps.append(
+                f"ListManager retries by itself at {fmt_time(retry)}, after the cool-down: no "
+                f"release is needed unless you want it sooner ({cmd})."
+            )
+    elif when == PB.WHEN_NOW:
+        steps.append(
+            f"Release now ({cmd}) rather than wait for ListManager's own retry at "
+            f"{fmt_time(retry)}."
+        )
+    else:
+        steps.append(
+            f"After the fix, release ({cmd}) rather than wait for ListManager's next retry at "
+            f"{fmt_time(retry)}; until then its retries only collect more refusals."
+        )
+    return ReleaseAdvice(when=when, reason=reason, not_before=not_before)  # type: ignore[arg-type]
+
+
+def _ip_share_steps(facts: BlockFacts, domain: str, category: str) -> list[str]:
+    total = len(facts.stream_ips)
+    blocked = facts.blocked_ips
+    if not total or blocked is None or blocked <= 0:
+        return []
+    if blocked >= total:
+        if total == 1:
+            return []
+        return [
+            f"All {total} IPs of the stream are blocked by {domain}: ListManager pulls no "
+            f"recipients of {domain} for this stream until a block is released."
+        ]
+    free = total - blocked
+    risk = {
+        RATE: " Lower the Domain Connection Limit before they hit the same limit.",
+        IP_REPUTATION: f" Consider pausing mail to {domain} until the block is lifted.",
+        DNSBL: " Check them on the same list.",
+    }.get(category, "")
+    return [
+        f"Only {blocked} of the stream's {total} IPs {'is' if blocked == 1 else 'are'} blocked "
+        f"by {domain}; the other {free} still send to it, each now carrying about "
+        f"{total / free:.1f}× its usual share of {domain}'s mail, which raises the risk of "
+        f"blocking them too.{risk}"
+    ]
+
+
+def _empty_advice(facts: BlockFacts, domain: str, stream: str, notes: list[str]) -> Advice:
+    steps: list[str] = [
+        f"Open the block's replies (Enter in the console) or lmtriage responses for {domain} "
+        "with a wider window to find the reply that blocked it.",
+        f"Run the DNS checks ({PB.CONSOLE_DNS_KEY} in the console) for the stream's IPs.",
+    ]
+    release = _release(
+        facts,
+        _Part(
+            OTHER,
+            "",
+            "",
+            "",
+            [],
+            PB.WHEN_NOW,
+            "nothing recorded says the receiver refuses the stream",
+        ),
+        None,
+        stream,
+        domain,
+        steps,
+    )
+    return Advice(
+        category=OTHER,
+        provider=_provider_for_domain(domain) or "unknown",
+        provider_code=None,
+        headline=f"{domain} blocks {_subject(facts, stream)}, and no reply says why",
+        explanation=" ".join(notes),
+        steps=_dedupe(steps),
+        release=release,
+        proposed_limit=None,
+        needs_checks=("dns",),
+        delisting_urls=(),
+        blocklist=None,
+        evidence=(),
+        confidence="low",
+        mixed=False,
+    )
+
+
+__all__ = [
+    "Advice",
+    "BlockFacts",
+    "ConnectionLimit",
+    "EvidenceReply",
+    "ReleaseAdvice",
+    "advise",
+    "evidence_line",
+    "fmt_time",
+    "merge_replies",
+    "propose_limit",
+]
