@@ -1,0 +1,190 @@
+"""The allowlist request: complete, addressed right, and immune to hostile replies."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from tui.config import SenderContact
+from tui.db.records import ReplyGroup
+from tui.diagnose.advice import BlockFacts, advise
+from tui.diagnose.allowlist import allowlist_request
+
+NOW = datetime(2025, 3, 10, 12, 0)
+IPS = ("198.51.100.20", "198.51.100.21", "198.51.100.22")
+CONTACT = SenderContact(
+    name="Ana Ruiz",
+    email="deliverability@news.example.org",
+    organization="Example News",
+    phone="+1 555 0100",
+    website="https://news.example.org",
+)
+YAHOO = (
+    "421 4.7.0 [TSS04] Messages from {ip} temporarily deferred due to unexpected volume or user "
+    "complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes"
+)
+GMAIL = (
+    "550-5.7.1 [198.51.100.21] Our system has detected that this message is likely suspicious "
+    "due to the very low reputation of the sending IP address. a1si123456qkd.12 - gsmtp"
+)
+OUTLOOK = (
+    "550 5.7.1 Unfortunately, messages from [198.51.100.21] weren't sent. Please contact your "
+    "Internet service provider since part of their network is on our block list (S3140)."
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def g(text: str, count: int, first_h: float, last_h: float, mx: str = "mx1") -> ReplyGroup:
+    return ReplyGroup(
+        text,
+        None,
+        count,
+        NOW - timedelta(hours=first_h),
+        NOW - timedelta(hours=last_h),
+        [(mx, count)],
+    )
+
+
+def request(domain: str, groups: list[ReplyGroup], **kw: object) -> str:
+    args: dict[str, object] = {
+        "domain": domain,
+        "stream_name": "marketing",
+        "ips": IPS,
+        "groups": groups,
+        "contact": CONTACT,
+        "now": NOW,
+    }
+    args.update(kw)
+    return allowlist_request(**args)  # type: ignore[arg-type]
+
+
+def test_every_ip_every_reply_and_the_contact() -> None:
+    groups = [
+        g(YAHOO.format(ip="198.51.100.21"), 1500, 30, 2, "mta5.am0.yahoodns.net"),
+        g(YAHOO.format(ip="198.51.100.22"), 710, 20, 1, "mta6.am0.yahoodns.net"),  # same kind
+        g("550 5.7.9 Message not accepted for policy reasons.", 12, 5, 4, "mta7.am0.yahoodns.net"),
+    ]
+    text = request("yahoo.com", groups, helo={"198.51.100.21": "mail2.news.example.org"})
+    lines = text.splitlines()
+    for ip in IPS:
+        assert any(line.strip().startswith(ip) for line in lines)
+    assert "198.51.100.21  (PTR/HELO: mail2.news.example.org)" in text
+    # Replies merged by signature: one evidence item with the summed count and widest dates.
+    assert (
+        "2,210 times, 2025-03-09 06:00 to 2025-03-10 11:00, via mta5.am0.yahoodns.net (1,500)"
+        in text
+    )
+    assert "12 times, 2025-03-10 07:00 to 2025-03-10 08:00, via mta7.am0.yahoodns.net (12)" in text
+    assert "[TSS04] Messages from 198.51.100.21" in text
+    assert lines[0].startswith("Note: Yahoo")
+    assert "To: the web form at https://senders.yahooinc.com/contact" in lines
+    subject = next(line for line in lines if line.startswith("Subject: "))
+    assert "Example News" in subject and "yahoo.com" in subject
+    for value in (
+        "Ana Ruiz",
+        "deliverability@news.example.org",
+        "+1 555 0100",
+        "https://news.example.org",
+    ):
+        assert value in text
+    assert "Please reply to deliverability@news.example.org." in text
+    assert "<your" not in text and "[sender]" not in text
+    assert text.endswith("2025-03-10\n")
+
+
+def test_advice_adds_what_was_done() -> None:
+    groups = [g(YAHOO.format(ip="198.51.100.21"), 300, 6, 1)]
+    facts = BlockFacts(
+        kind="ip",
+        domain="yahoo.com",
+        stream_name="marketing",
+        ip="198.51.100.21",
+        mx=None,
+        description=None,
+        since=None,
+        next_retry=None,
+        attempts=None,
+        groups=tuple(groups),
+        now=NOW,
+        stream_ips=IPS,
+    )
+    advice = advise(facts)
+    text = request("yahoo.com", groups, advice=advice)
+    assert advice.proposed_limit is not None
+    assert f"(now {advice.proposed_limit.connections} per MX IP)" in text
+    assert "connections or messages per hour" in text
+    assert "List-Unsubscribe" in text
+
+
+def test_gmail_has_no_allowlist_and_says_so() -> None:
+    text = request("gmail.com", [g(GMAIL, 40, 10, 1)])
+    head = text.split("Subject:")[0]
+    assert "Gmail has no allowlist" in head
+    assert "https://support.google.com/mail/contact/bulk_send_new" in head
+    assert "https://postmaster.google.com/" in head
+    assert "keeps no allowlist" in text
+    assert "add them to your allow list" not in text
+
+
+def test_microsoft_points_at_its_forms() -> None:
+    text = request("hotmail.com", [g(OUTLOOK, 7, 3, 1)])
+    head = text.split("Subject:")[0]
+    assert "https://olcsupport.office.com/" in head
+    assert "https://sender.office.com/" in head
+
+
+def test_unknown_domain_goes_to_postmaster_and_abuse() -> None:
+    text = request("example.net", [g("554 5.7.1 Service unavailable", 3, 2, 1)])
+    assert "To: postmaster@example.net, abuse@example.net" in text.splitlines()
+    assert "RFC 5321" in text
+
+
+def test_empty_contact_gets_placeholders() -> None:
+    text = request(
+        "example.net", [g("554 5.7.1 Service unavailable", 3, 2, 1)], contact=SenderContact()
+    )
+    first = text.splitlines()[0]
+    assert first.startswith("[sender] in the config file fills these in")
+    for placeholder in ("<your name>", "<your email address>", "<your organization>"):
+        assert placeholder in first
+        assert text.count(placeholder) >= 2
+    assert "Please reply to <your email address>." in text
+
+
+def test_any_object_with_the_fields_is_a_contact() -> None:
+    class Partial:
+        name = "Ana"
+        email = "ana@example.org"
+        organization = ""
+
+    text = request("example.net", [], contact=Partial())
+    assert "<your organization>" in text and "Ana" in text
+    assert "<your phone number>" not in text  # optional fields are left out when others exist
+    assert "(no reply text is recorded for this block)" in text
+
+
+def test_hostile_replies_cannot_inject_lines_or_controls() -> None:
+    hostile = [
+        g("550 \x1b[31mred\x1b[0m \x1b]0;title\x07 blocked", 2, 3, 2),
+        g("550 blocked\r\nBcc: x@evil\r\n\r\nSubject: pwned", 2, 3, 2, mx="mx\r\nTo: x@evil"),
+        g("550 nul\x00here \u2028Reply-To: x@evil\u2029", 2, 3, 2),
+        g("550 " + "A" * 1_000_000, 1, 3, 2),
+    ]
+    clean = request("example.net", [])
+    text = request(
+        "example.net\r\nCc: x@evil",
+        hostile,
+        stream_name="m\nBcc: y@evil",
+        helo={"198.51.100.21": "mail\r\nX-Evil: 1"},
+    )
+    lines = text.splitlines()
+    headers = [line for line in lines if re.match(r"\s*[\w-]+: ", line)]
+    assert [h.split(":")[0] for h in headers] == ["Note", "To", "Note", "Subject"]
+    assert not any("evil" in h for h in headers)
+    assert "To: postmaster@<the blocking domain>, abuse@<the blocking domain>" in lines
+    assert not _CONTROL.search(text.replace("\n", ""))
+    assert "\\x1b[31mred" in text and "\\x00" in text  # shown, escaped
+    assert len(text) < 20_000
+    assert all(len(line) < 1000 for line in lines)
+    # Each reply adds exactly its two lines: the hostile text added none of its own.
+    assert len(lines) == len(clean.splitlines()) - 1 + 2 * len(hostile)
