@@ -203,6 +203,9 @@ def test_gmail_unauthenticated_is_fixed_before_release() -> None:
     joined = text_of(a)
     assert "DKIM" in joined and "SPF" in joined and "DMARC" in joined
     assert any("lmtriage check" in s and "--dkim-selector" in s for s in a.steps)
+    assert not any("Feedback-ID" in s for s in a.steps)  # Gmail's loop is off-topic here
+    yahoo = advise(facts("yahoo.com", [group(YAHOO_AUTH, 550, 20)]))
+    assert any("Complaint Feedback Loop" in s for s in yahoo.steps)
 
 
 def test_dkim_key_mismatch_from_the_checks_is_named() -> None:

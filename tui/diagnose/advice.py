@@ -776,8 +776,10 @@ def _part_auth(ctx: _Context, part: _Part, note: PB.CodeNote | None) -> None:
             + ": fix it first"
         )
     provider = PB.PROVIDERS.get(ctx.provider)
-    if provider and provider.feedback_loop and "dkim" in {r.key for r in records}:
-        part.steps.append(provider.feedback_loop)
+    # A feedback loop that keys on DKIM (Yahoo's) is one more reason to get signing right.
+    loop = provider.feedback_loop if provider else None
+    if loop and "DKIM" in loop and "dkim" in {r.key for r in records}:
+        part.steps.append(loop)
 
 
 def _blocklist_row(text: str) -> PB.Blocklist | None:
