@@ -13,10 +13,10 @@ import re
 
 # C0 controls, DEL, C1 controls, and the bidi/format controls that reorder or hide text.
 _UNSAFE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
     "\ud800-\udfff]"
 )
-_NEWLINES = re.compile("[\r\n\t]")
+_NEWLINES = re.compile("[\r\n\t\u2028\u2029\x85\x0b\x0c\x1c-\x1e]")
 
 DEFAULT_MAX_CHARS = 4000
 

@@ -17,11 +17,20 @@ FROZEN = datetime(2026, 11, 29, 12, 0, 0)
 
 
 async def settle(pilot, rounds: int = 3) -> None:
-    """Wait until workers are done and their messages handled (never a sleep)."""
+    """Wait until workers are done and their messages handled (never a sleep).
+
+    A worker's message can start another worker (keys → rows → evidence), so this goes on
+    until a round starts nothing new (at least ``rounds`` rounds, at most 30).
+    """
     app = pilot.app
-    for _ in range(rounds):
+    quiet = 0
+    for i in range(30):
         await app.workers.wait_for_complete()
         await pilot.pause()
+        busy = any(not w.is_finished for w in app.workers)
+        quiet = 0 if busy else quiet + 1
+        if i + 1 >= rounds and quiet >= 2:
+            break
 
 
 @pytest.fixture

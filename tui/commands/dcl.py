@@ -23,8 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_common_options(p)
     p.add_argument("--domain", required=True, help="receiving domain, e.g. yahoo.com")
     p.add_argument("--limit", type=int, metavar="N", help="connections per MX (1-1000)")
-    p.add_argument("--per-hour", type=int, metavar="N", help="messages per hour")
-    p.add_argument("--per-connection", type=int, metavar="N", help="messages per connection")
+    p.add_argument("--per-hour", type=int, metavar="N", help="connections an hour (ConnPerHour_)")
+    p.add_argument(
+        "--per-connection", type=int, metavar="N", help="messages per connection (MaxMsgPerConn_)"
+    )
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     add_format_option(p, ("table", "json"))
     p.set_defaults(run=run)
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         raise ReadOnlyError(f"dcl refused: writes are off ({core.read_only_reason})")
     question = (
         f"Set the connection limit of {domain} on {core.display_url} to {args.limit} per MX"
-        + (f", {args.per_hour} per hour" if args.per_hour else "")
+        + (f", {args.per_hour} connections an hour" if args.per_hour else "")
         + (f", {args.per_connection} per connection" if args.per_connection else "")
         + f" (now {current.describe()})?"
     )

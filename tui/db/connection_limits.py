@@ -41,7 +41,7 @@ class DomainLimit:
         if self.is_default:
             return f"default: {DEFAULT_CONNECTIONS} connections per MX, no hourly or per-connection cap"
         parts = [f"{self.effective_connections} connection(s) per MX"]
-        parts.append(f"{self.per_hour} per hour" if self.per_hour else "no hourly cap")
+        parts.append(f"{self.per_hour} connection(s) an hour" if self.per_hour else "no hourly cap")
         parts.append(
             f"{self.per_connection} message(s) per connection"
             if self.per_connection

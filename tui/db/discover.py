@@ -85,6 +85,7 @@ class IndexReport:
     present: bool
     existing_name: str | None
     create_sql: str
+    partial: str | None = None  # an existing index on the same leading column
 
 
 @dataclass
@@ -149,6 +150,7 @@ class Discovery:
                     "existing_name": i.existing_name,
                     "why": i.index.why,
                     "create_sql": None if i.present else i.create_sql,
+                    "partially_covered_by": None if i.present else i.partial,
                 }
                 for i in self.indexes
             ],
@@ -449,12 +451,16 @@ def _index_reports(
         table = bound[spec.key]
         for index in spec.indexes:
             wanted = [report.column_names.get(c, c).lower() for c in index.columns]
-            hit = None
+            hit = partial = None
             for ix in existing:
                 cols = [str(c).lower() for c in (ix.get("column_names") or []) if c is not None]
                 if cols[: len(wanted)] == wanted:
                     hit = ix.get("name") or "unnamed"
                     break
+                if cols and cols[0] == wanted[0] and partial is None:
+                    partial = (
+                        f"{ix.get('name') or 'unnamed'} ({', '.join(ix.get('column_names') or [])})"
+                    )
             if all(c in table.c for c in index.columns):
                 ddl = CreateIndex(sa.Index(index.name, *(table.c[c] for c in index.columns)))
                 create_sql = str(ddl.compile(dialect=conn.dialect)).strip() + ";"
@@ -464,5 +470,5 @@ def _index_reports(
             for ix in list(table.indexes):
                 if ix.name == index.name:
                     table.indexes.discard(ix)
-            out.append(IndexReport(spec.key, index, hit is not None, hit, create_sql))
+            out.append(IndexReport(spec.key, index, hit is not None, hit, create_sql, partial))
     return out

@@ -203,13 +203,13 @@ MODEL: tuple[ModelTable, ...] = (
         description="delivery attempts with the receiver's SMTP reply",
         indexes=(
             ModelIndex(
-                "IX_lmtriage_Attempt_Domain_Time",
-                ("Domain", "AttemptTime"),
+                "IX_lmtriage_Attempt_Domain_Stream_Time",
+                ("Domain", "MailStreamID", "AttemptTime"),
                 "attempt counts, latest reply and drill-down of domain blocks",
             ),
             ModelIndex(
-                "IX_lmtriage_Attempt_MXIP_Time",
-                ("MXIP", "AttemptTime"),
+                "IX_lmtriage_Attempt_MXIP_Source_Time",
+                ("MXIP", "SourceIP", "AttemptTime"),
                 "attempt counts, latest reply and drill-down of IP blocks",
             ),
             ModelIndex(

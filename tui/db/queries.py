@@ -28,12 +28,13 @@ from tui.db.records import (
 )
 from tui.db.sqlfuncs import chunks, contains, keyset_after, keyset_before, prefix
 from tui.errors import NotFoundError
+from tui.textsafe import coerce_text
 
 # How much of a reply is fetched: enough to read and classify, bounded for megabyte replies.
 REPLY_CHARS = 2000
 SAMPLE_CHARS = 8000
 MAX_STREAMS = 10_000
-KEY_PAGE = 5_000
+KEY_PAGE = 100_000
 DEFAULT_KEY_LIMIT = 500_000
 
 SORT_COLUMNS: dict[BlockKind, tuple[str, ...]] = {
@@ -248,16 +249,16 @@ def fetch_blocks(
     since: datetime | None,
     names: dict[int, str] | None = None,
 ) -> list[Block]:
-    """Full rows for ``ids`` (in that order), with attempts and the latest reply since ``since``.
+    """Full rows for ``ids`` (in that order); with ``since``, their evidence too.
 
-    Rows that no longer exist are left out.
+    Rows that no longer exist are left out. The console fetches rows without evidence first
+    (a few milliseconds a page) and the evidence in a second pass (:func:`fetch_evidence`).
     """
     if not ids:
         return []
     key = table_key(kind)
     b = schema.t(key)
     names = names if names is not None else stream_names(schema, conn)
-    with_evidence = since is not None and schema.has("attempts")
     cols: list[Any] = [
         b.c.BlockID,
         b.c.MailStreamID,
@@ -268,64 +269,87 @@ def fetch_blocks(
         schema.col(key, "BlockedSince"),
         schema.col(key, "NextRetry"),
     ]
-    if with_evidence:
-        assert since is not None
-        a = schema.t("attempts")
-        scope = _evidence_scope(schema, kind, b, since)
-        count = sa.select(sa.func.count()).where(*scope).scalar_subquery()
-        latest = (
-            sa.select(a.c.AttemptID)
-            .where(*scope, _failure(schema), a.c.SMTPResponseText.is_not(None))
-            .order_by(a.c.AttemptTime.desc(), a.c.AttemptID.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        cols += [count.label("attempts"), latest.label("latest_id")]
     rows: dict[int, Any] = {}
     for part in chunks(list(ids)):
         for row in conn.execute(sa.select(*cols).where(b.c.BlockID.in_(part))):
             rows[int(row[0])] = row
-    latest_rows: dict[int, Any] = {}
-    if with_evidence:
-        a = schema.t("attempts")
-        latest_ids = [int(r[9]) for r in rows.values() if r[9] is not None]
-        for part in chunks(latest_ids):
-            stmt = sa.select(
-                a.c.AttemptID,
-                prefix(a.c.SMTPResponseText, REPLY_CHARS),
-                schema.col("attempts", "SMTPResponseCode"),
-                a.c.AttemptTime,
-                schema.col("attempts", "MXHost"),
-            ).where(a.c.AttemptID.in_(part))
-            for r in conn.execute(stmt):
-                latest_rows[int(r[0])] = r
     out = []
     for block_id in ids:
         row = rows.get(int(block_id))
         if row is None:
             continue
-        block = Block(
-            kind=kind,
-            block_id=int(row[0]),
-            stream_id=int(row[1]),
-            stream_name=names.get(int(row[1]), str(row[1])),
-            domain=str(row[2] or ""),
-            ip=None if row[3] is None else str(row[3]).strip(),
-            mx=None if row[4] is None else str(row[4]).strip(),
-            description=row[5],
-            since=row[6],
-            next_retry=row[7],
+        out.append(
+            Block(
+                kind=kind,
+                block_id=int(row[0]),
+                stream_id=int(row[1]),
+                stream_name=names.get(int(row[1]), str(row[1])),
+                domain=coerce_text(row[2]),
+                ip=None if row[3] is None else coerce_text(row[3]).strip(),
+                mx=None if row[4] is None else coerce_text(row[4]).strip(),
+                description=None if row[5] is None else coerce_text(row[5]),
+                since=row[6],
+                next_retry=row[7],
+            )
         )
-        if with_evidence:
-            block.attempts = int(row[8] or 0)
-            latest = latest_rows.get(int(row[9])) if row[9] is not None else None
-            if latest is not None:
-                block.latest_reply = latest[1]
-                block.latest_code = latest[2]
-                block.latest_time = latest[3]
-                block.latest_mx_host = latest[4]
-        out.append(block)
+    if since is not None:
+        fetch_evidence(schema, conn, kind, out, since=since)
     return out
+
+
+def fetch_evidence(
+    schema: BoundSchema,
+    conn: Connection,
+    kind: BlockKind,
+    blocks: Sequence[Block],
+    *,
+    since: datetime,
+) -> None:
+    """Fill in ``attempts`` and the latest failed reply of ``blocks`` (in place).
+
+    One statement per page counts attempts in the window and finds the latest failure with
+    correlated subqueries (index range scans on the attempt log), a second reads those
+    replies by key.
+    """
+    if not blocks or not schema.has("attempts"):
+        return
+    key = table_key(kind)
+    b = schema.t(key)
+    a = schema.t("attempts")
+    scope = _evidence_scope(schema, kind, b, since)
+    count = sa.select(sa.func.count()).where(*scope).scalar_subquery()
+    latest = (
+        sa.select(a.c.AttemptID)
+        .where(*scope, _failure(schema), a.c.SMTPResponseText.is_not(None))
+        .order_by(a.c.AttemptTime.desc(), a.c.AttemptID.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    by_id = {blk.block_id: blk for blk in blocks}
+    found: dict[int, tuple[int, int | None]] = {}
+    for part in chunks(list(by_id)):
+        stmt = sa.select(b.c.BlockID, count, latest).where(b.c.BlockID.in_(part))
+        for block_id, n, latest_id in conn.execute(stmt):
+            found[int(block_id)] = (int(n or 0), None if latest_id is None else int(latest_id))
+    replies: dict[int, Any] = {}
+    for part in chunks([lid for _, lid in found.values() if lid is not None]):
+        stmt = sa.select(
+            a.c.AttemptID,
+            prefix(a.c.SMTPResponseText, REPLY_CHARS),
+            schema.col("attempts", "SMTPResponseCode"),
+            a.c.AttemptTime,
+            schema.col("attempts", "MXHost"),
+        ).where(a.c.AttemptID.in_(part))
+        for r in conn.execute(stmt):
+            replies[int(r[0])] = r
+    for block_id, (n, latest_id) in found.items():
+        blk = by_id[block_id]
+        blk.attempts = n
+        reply = replies.get(latest_id) if latest_id is not None else None
+        blk.latest_reply = None if reply is None else coerce_text(reply[1])
+        blk.latest_code = None if reply is None else reply[2]
+        blk.latest_time = None if reply is None else reply[3]
+        blk.latest_mx_host = None if reply is None or reply[4] is None else coerce_text(reply[4])
 
 
 def iter_blocks(

@@ -32,7 +32,6 @@ from tui.db.release import (
     release_blocks,
     undo_release,
 )
-from tui.diagnose.classify import classify
 from tui.textsafe import printable
 from tui.ui import format as fmt
 from tui.ui.bindings import KEYS, KEYS_BY_ID, WRITE_ACTIONS
@@ -202,11 +201,16 @@ class LmTriageApp(App[int]):
                     "domain",
                     domain_columns(self.category_of),
                     loader=self._loader("domain"),
+                    evidence_loader=self._evidence_loader("domain"),
                     id="domain-table",
                 )
             with TabPane("2 Blocked IPs", id="ips"):
                 yield BlockTable(
-                    "ip", ip_columns(self.category_of), loader=self._loader("ip"), id="ip-table"
+                    "ip",
+                    ip_columns(self.category_of),
+                    loader=self._loader("ip"),
+                    evidence_loader=self._evidence_loader("ip"),
+                    id="ip-table",
                 )
             with TabPane("3 Dashboard", id="dashboard"):
                 yield DashboardView(id="dashboard-view")
@@ -246,12 +250,33 @@ class LmTriageApp(App[int]):
     # ------------------------------------------------------------------ helpers
 
     def _loader(self, kind: BlockKind) -> Callable[[list[int]], list[Block]]:
+        """Rows of a page by key, without evidence (a few milliseconds; thread)."""
+
         def load(ids: list[int]) -> list[Block]:
             with self.core.connect() as conn:
-                since = self.core.since() if self.core.schema.has("attempts") else None
                 return queries.fetch_blocks(
-                    self.core.schema, conn, kind, ids, since=since, names=self._names or None
+                    self.core.schema, conn, kind, ids, since=None, names=self._names or None
                 )
+
+        return load
+
+    def _evidence_loader(self, kind: BlockKind) -> Callable[[list[Block]], list[Block]] | None:
+        """Attempts and latest reply of a page's rows, classified on the way (thread)."""
+        if not self.core.schema.has("attempts"):
+            return None
+
+        def load(blocks: list[Block]) -> list[Block]:
+            from tui.diagnose.classify import classify
+
+            with self.core.connect() as conn:
+                queries.fetch_evidence(
+                    self.core.schema, conn, kind, blocks, since=self.core.since()
+                )
+            for block in blocks:
+                if block.latest_reply:
+                    # Classify here, off the UI thread: the column then reads the cache.
+                    classify(block.latest_reply, block.latest_code)
+            return blocks
 
         return load
 
@@ -259,6 +284,8 @@ class LmTriageApp(App[int]):
         """The category of a block's latest reply (the classifier caches by text)."""
         if not block.latest_reply:
             return ""
+        from tui.diagnose.classify import classify
+
         return classify(block.latest_reply, block.latest_code).category
 
     def block_detail(self, block: Block) -> Text:

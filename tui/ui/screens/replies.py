@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -12,7 +14,9 @@ from textual.widgets import DataTable, Footer, LoadingIndicator, Static
 
 from tui.db.queries import ReplyScope, reply_groups, reply_samples
 from tui.db.records import Block, ReplySample
-from tui.diagnose.grouping import SignatureGroup, group_by_signature
+
+if TYPE_CHECKING:  # the classifier loads with the first drill-down, not at start-up
+    from tui.diagnose.grouping import SignatureGroup
 from tui.textsafe import printable
 from tui.ui import format as fmt
 from tui.ui.messages import WorkFailed
@@ -135,6 +139,8 @@ class RepliesScreen(Screen[None]):
                 raw = reply_groups(
                     core.schema, conn, ReplyScope.for_block(self.block), since=core.since()
                 )
+            from tui.diagnose.grouping import group_by_signature
+
             groups = group_by_signature(raw)
         except Exception as err:  # noqa: BLE001
             self.post_message(WorkFailed("reading the replies", err))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rich.cells import cell_len, set_cell_size
@@ -36,6 +36,15 @@ CACHE_ROWS = 4000
 MAX_INFLIGHT = 4
 
 Getter = Callable[[Block], str]
+
+
+def _copy_evidence(source: Block, target: Block) -> None:
+    """Evidence fields from ``source`` onto ``target`` (same block, another read)."""
+    target.attempts = source.attempts
+    target.latest_reply = source.latest_reply
+    target.latest_code = source.latest_code
+    target.latest_time = source.latest_time
+    target.latest_mx_host = source.latest_mx_host
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,16 +105,22 @@ class BlockTable(ScrollView, can_focus=True):
             self.table = table
 
     class PageLoaded(Message):
-        """Rows fetched by a worker (posted from its thread)."""
+        """Rows (``evidence`` False) or their evidence (True) fetched by a worker thread."""
 
         def __init__(
-            self, generation: int, page: int, blocks: list[Block], error: str | None
+            self,
+            generation: int,
+            page: int,
+            blocks: list[Block],
+            error: str | None,
+            evidence: bool = False,
         ) -> None:
             super().__init__()
             self.generation = generation
             self.page = page
             self.blocks = blocks
             self.error = error
+            self.evidence = evidence
 
     def __init__(
         self,
@@ -113,6 +128,7 @@ class BlockTable(ScrollView, can_focus=True):
         columns: Sequence[Column],
         *,
         loader: Callable[[list[int]], list[Block]] | None = None,
+        evidence_loader: Callable[[list[Block]], list[Block]] | None = None,
         name: str | None = None,
         id: str | None = None,  # noqa: A002 - Textual's argument name
         classes: str | None = None,
@@ -121,13 +137,16 @@ class BlockTable(ScrollView, can_focus=True):
         self.kind = kind
         self.columns = list(columns)
         self.loader = loader
+        self.evidence_loader = evidence_loader
         self.keys: list[int] = []
         self.positions: dict[int, int] = {}
         self.marks: set[int] = set()
         self.cache: OrderedDict[int, Block] = OrderedDict()
         self.fresh: dict[int, int] = {}  # block id -> generation its cached row was loaded in
+        self.evidence_fresh: dict[int, int] = {}  # block id -> generation its evidence is from
         self.generation = 0
         self.inflight: set[int] = set()
+        self.evidence_inflight: set[int] = set()
         self.loaded_once = False
         self.sort_id: str | None = None
         self.descending = False
@@ -147,6 +166,7 @@ class BlockTable(ScrollView, can_focus=True):
         before = len(self.marks)
         self.marks &= set(self.positions)
         self.inflight.clear()
+        self.evidence_inflight.clear()
         self.loaded_once = True
         self.virtual_size = Size(1, len(keys) + 1)
         if current is not None and current.block_id in self.positions:
@@ -165,24 +185,38 @@ class BlockTable(ScrollView, can_focus=True):
         """Drop the cached rows (the evidence window or classifier changed)."""
         self.cache.clear()
         self.fresh.clear()
+        self.evidence_fresh.clear()
 
     def on_block_table_page_loaded(self, message: PageLoaded) -> None:
-        """Store rows fetched by a worker and repaint."""
+        """Store rows (or their evidence) fetched by a worker and repaint."""
         message.stop()
-        self.inflight.discard(message.page)
+        (self.evidence_inflight if message.evidence else self.inflight).discard(message.page)
         if message.error:
             self.errors.append(message.error)
             return
-        if message.generation != self.generation:
-            # Rows are still useful (same ids, recent data) but the page mapping moved on.
-            pass
+        if message.evidence:
+            self._store_evidence(message)
+        else:
+            self._store_rows(message)
+        self.refresh()
+        current = self.current_key
+        if current is not None and current.block_id in {b.block_id for b in message.blocks}:
+            self.post_message(self.Highlighted(self, self.current_block))
+        self._request_visible_pages()
+
+    def _store_rows(self, message: PageLoaded) -> None:
         for block in message.blocks:
+            old = self.cache.get(block.block_id)
+            if old is not None and old.attempts is not None and block.attempts is None:
+                # Keep showing the last evidence until the fresh evidence arrives.
+                _copy_evidence(old, block)
             self.cache[block.block_id] = block
             self.cache.move_to_end(block.block_id)
             self.fresh[block.block_id] = message.generation
         while len(self.cache) > CACHE_ROWS:
-            old, _ = self.cache.popitem(last=False)
-            self.fresh.pop(old, None)
+            old_id, _ = self.cache.popitem(last=False)
+            self.fresh.pop(old_id, None)
+            self.evidence_fresh.pop(old_id, None)
         if message.generation == self.generation:
             page_ids = self.keys[message.page * PAGE_ROWS : (message.page + 1) * PAGE_ROWS]
             got = {b.block_id for b in message.blocks}
@@ -190,15 +224,26 @@ class BlockTable(ScrollView, can_focus=True):
                 if missing not in got:
                     # Gone since the keys were read: remember, so we do not fetch it forever.
                     self.fresh[missing] = self.generation
-        self.refresh()
-        current = self.current_key
-        if current is not None and current.block_id in {b.block_id for b in message.blocks}:
-            self.post_message(self.Highlighted(self, self.current_block))
-        self._request_visible_pages()
+                    self.evidence_fresh[missing] = self.generation
+
+    def _store_evidence(self, message: PageLoaded) -> None:
+        for block in message.blocks:
+            cached = self.cache.get(block.block_id)
+            if cached is not None:
+                _copy_evidence(block, cached)
+            self.evidence_fresh[block.block_id] = message.generation
+
+    def _page_ids(self, page: int) -> list[int]:
+        return self.keys[page * PAGE_ROWS : (page + 1) * PAGE_ROWS]
 
     def _page_needed(self, page: int) -> bool:
-        ids = self.keys[page * PAGE_ROWS : (page + 1) * PAGE_ROWS]
-        return any(self.fresh.get(i) != self.generation for i in ids)
+        return any(self.fresh.get(i) != self.generation for i in self._page_ids(page))
+
+    def _evidence_needed(self, page: int) -> bool:
+        return any(
+            self.evidence_fresh.get(i) != self.generation and i in self.cache
+            for i in self._page_ids(page)
+        )
 
     def _request_visible_pages(self) -> None:
         if self.loader is None or not self.keys:
@@ -207,13 +252,38 @@ class BlockTable(ScrollView, can_focus=True):
         bottom = top + max(self.size.height, 1)
         first, last = top // PAGE_ROWS, min(bottom, len(self.keys) - 1) // PAGE_ROWS
         for page in range(first, last + 1):
-            if len(self.inflight) >= MAX_INFLIGHT:
-                break
-            if page in self.inflight or not self._page_needed(page):
+            if page in self.inflight:
                 continue
-            self.inflight.add(page)
-            ids = self.keys[page * PAGE_ROWS : (page + 1) * PAGE_ROWS]
-            self._start_page(self.generation, page, ids)
+            if self._page_needed(page):
+                if len(self.inflight) < MAX_INFLIGHT:
+                    self.inflight.add(page)
+                    self._start_page(self.generation, page, self._page_ids(page))
+            elif (
+                self.evidence_loader is not None
+                and page not in self.evidence_inflight
+                and len(self.evidence_inflight) < MAX_INFLIGHT
+                and self._evidence_needed(page)
+            ):
+                self.evidence_inflight.add(page)
+                blocks = [replace(self.cache[i]) for i in self._page_ids(page) if i in self.cache]
+                self._start_evidence(self.generation, page, blocks)
+
+    def _start_evidence(self, generation: int, page: int, blocks: list[Block]) -> None:
+        loader = self.evidence_loader
+        assert loader is not None
+
+        def work() -> None:
+            try:
+                done = loader(blocks)
+                self.post_message(self.PageLoaded(generation, page, done, None, evidence=True))
+            except Exception as err:  # noqa: BLE001 - shown in the status line
+                from tui.db.errors import describe_exception
+
+                self.post_message(
+                    self.PageLoaded(generation, page, [], describe_exception(err), evidence=True)
+                )
+
+        self.run_worker(work, thread=True, group=f"evidence-{self.id}", exit_on_error=False)
 
     def _start_page(self, generation: int, page: int, ids: list[int]) -> None:
         loader = self.loader

@@ -9,13 +9,16 @@ text made printable, never markup.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui.checks import CheckResult
 from tui.textsafe import printable
+
+if TYPE_CHECKING:  # the check engine (dnspython, dkimpy, pyspf) loads on the first check
+    from tui.checks import CheckResult
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 ICONS = {

@@ -1,0 +1,119 @@
+"""Child processes of the benchmark harness: each measures one thing in a fresh interpreter.
+
+    python -m tests.benchmarks.probe bare
+    python -m tests.benchmarks.probe start DB_PATH
+    python -m tests.benchmarks.probe paging DB_PATH PAGES
+
+Each prints one JSON line. ``bare`` and ``start`` print ``{"painted": true}`` as soon as the
+first screen (for ``start``: the first block rows) is drawn, so the parent can time them
+from process launch to that line, interpreter start-up included on both sides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+import time
+
+
+def _print(payload: dict) -> None:
+    sys.stdout.write(json.dumps(payload) + "\n")
+    sys.stdout.flush()
+
+
+async def _bare() -> None:
+    from textual.app import App, ComposeResult
+    from textual.widgets import Footer, Header, Static
+
+    class Bare(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Header()
+            yield Static("hello")
+            yield Footer()
+
+    app = Bare()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        _print({"painted": True})
+
+
+async def _settle(pilot) -> None:  # noqa: ANN001
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def _start(db: str) -> None:
+    from pathlib import Path
+
+    from tui.config import load_config
+    from tui.core import open_core
+    from tui.db.audit import AuditStore
+    from tui.ui.app import build_app
+
+    core = open_core(load_config(db=f"sqlite:///{db}", env={}))
+    core.__dict__["audit"] = AuditStore.at_path(Path("/tmp/lmtriage-bench-audit.sqlite"))
+    app = build_app(core)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.table_of("domains")
+        while table.current_block is None:
+            await pilot.pause(0.01)
+        await pilot.pause()
+        _print({"painted": True, "rows": len(table.keys)})
+
+
+async def _paging(db: str, pages: int) -> None:
+    from pathlib import Path
+
+    from tui.config import load_config
+    from tui.core import open_core
+    from tui.db.audit import AuditStore
+    from tui.ui.app import build_app
+
+    core = open_core(load_config(db=f"sqlite:///{db}", env={}))
+    core.__dict__["audit"] = AuditStore.at_path(Path("/tmp/lmtriage-bench-audit.sqlite"))
+    app = build_app(core)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settle(pilot)
+        await pilot.press("2")
+        table = app.table_of("ips")
+        while table.current_block is None:
+            await pilot.pause(0.01)
+        times = []
+        for _ in range(pages):
+            start = time.perf_counter()
+            await pilot.press("pagedown")
+            while table.current_block is None or table.inflight:
+                await pilot.pause(0.001)
+            times.append(time.perf_counter() - start)
+        rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        _print(
+            {
+                "rows": len(table.keys),
+                "pages": pages,
+                "page_ms_median": sorted(times)[len(times) // 2] * 1000,
+                "page_ms_p95": sorted(times)[int(len(times) * 0.95) - 1] * 1000,
+                "page_ms_max": max(times) * 1000,
+                "peak_rss_mb": rss_kib / 1024,
+                "cached_rows": len(table.cache),
+            }
+        )
+
+
+def main(argv: list[str]) -> int:
+    """Dispatch on the first argument."""
+    what = argv[0]
+    if what == "bare":
+        asyncio.run(_bare())
+    elif what == "start":
+        asyncio.run(_start(argv[1]))
+    elif what == "paging":
+        asyncio.run(_paging(argv[1], int(argv[2])))
+    else:
+        raise SystemExit(f"unknown probe {what}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
