@@ -50,9 +50,11 @@ def test_expected_indexes_reported_with_create_statement(lm_db) -> None:
     engine = sa.create_engine(lm_db.url)
     schema = discover(engine, SchemaNames(columns={"blocked_ips": {"BlockingMX": "BlockingMXIP"}}))
     by_cols = {(i.table_key, i.index.columns): i for i in schema.discovery.indexes}
-    domain_time = by_cols[("attempts", ("Domain", "MailStreamID", "AttemptTime"))]
+    domain_time = by_cols[
+        ("attempts", ("Domain", "MailStreamID", "AttemptTime", "SMTPResponseCode"))
+    ]
     assert not domain_time.present and "ix_att_domain_time" in domain_time.partial
-    mx_time = by_cols[("attempts", ("MXIP", "SourceIP", "AttemptTime"))]
+    mx_time = by_cols[("attempts", ("MXIP", "SourceIP", "AttemptTime", "SMTPResponseCode"))]
     assert not mx_time.present and mx_time.partial is None
     assert mx_time.create_sql.upper().startswith("CREATE INDEX")
     assert "lyrdeliverattemptlog" in mx_time.create_sql.lower()
@@ -63,7 +65,7 @@ def test_expected_indexes_reported_with_create_statement(lm_db) -> None:
     assert all(
         i.present
         for i in again.discovery.indexes
-        if i.index.columns == ("MXIP", "SourceIP", "AttemptTime")
+        if i.index.columns == ("MXIP", "SourceIP", "AttemptTime", "SMTPResponseCode")
     )
     engine.dispose()
 

@@ -14,15 +14,17 @@ import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tui.checks.block_checks import BlockTarget
-from tui.checks.results import FAIL, CheckResult, summarize
-from tui.checks.runner import run_checks
-from tui.checks.sender_checks import DkimSelector, SenderTarget
-from tui.checks.settings import CheckSettings, normalize_domain, normalize_ip, parse_hostport
 from tui.commands.common import add_common_options, add_format_option
 from tui.commands.output import emit
 from tui.errors import ConfigError
+
+if TYPE_CHECKING:  # the check engine loads when a check runs, not with every command
+    from tui.checks.block_checks import BlockTarget
+    from tui.checks.results import CheckResult
+    from tui.checks.sender_checks import SenderTarget
+    from tui.checks.settings import CheckSettings
 
 COLUMNS = ("check", "subject", "status", "reason")
 
@@ -124,6 +126,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def load_check_settings(args: argparse.Namespace) -> CheckSettings:
     """The ``[checks]`` table of the config file (``--config``, ``$LMTRIAGE_CONFIG``, or the
     default path), read through :func:`tui.config.load_config`."""
+    from tui.checks.settings import CheckSettings
     from tui.config import load_config
 
     config = load_config(db=getattr(args, "db", None), config=getattr(args, "config", None))
@@ -136,6 +139,8 @@ def settings_from_args(
     args: argparse.Namespace, base: CheckSettings | None = None
 ) -> CheckSettings:
     """``base`` (default: the config file) with the command-line flags applied."""
+    from tui.checks.settings import normalize_domain, parse_hostport
+
     settings = base if base is not None else load_check_settings(args)
     changes: dict[str, object] = {}
     if args.nameserver:
@@ -171,6 +176,10 @@ def targets_from_args(
 ) -> tuple[list[BlockTarget], list[SenderTarget]]:
     """Block and sender targets from the flags (and the config's sender domains, selectors
     and keys). Raises :class:`ConfigError` when there is nothing to check."""
+    from tui.checks.block_checks import BlockTarget
+    from tui.checks.sender_checks import DkimSelector, SenderTarget
+    from tui.checks.settings import CheckSettings, normalize_domain, normalize_ip
+
     settings = settings or CheckSettings()
     ips = list(dict.fromkeys(normalize_ip(ip, "--ip") for ip in args.ip))
     mx_ips = [normalize_ip(ip, "--blocking-mx") for ip in args.blocking_mx]
@@ -223,6 +232,8 @@ def targets_from_database(
     blocking MX IPs recorded for them, and ListManager's DKIM domains and selectors; flags
     given explicitly still win. On the demo database the demo DNS server answers."""
     from tui import check_sources
+    from tui.checks.block_checks import BlockTarget
+    from tui.checks.settings import normalize_domain, normalize_ip
     from tui.commands.common import open_core
     from tui.db.queries import find_stream, stream_ips
 
@@ -258,6 +269,9 @@ def targets_from_database(
 
 def run(args: argparse.Namespace) -> int:
     """Run the checks and print them; see the module doc for the exit status."""
+    from tui.checks.results import FAIL
+    from tui.checks.runner import run_checks
+
     if args.stream or getattr(args, "db", None):
         settings, blocks, senders = targets_from_database(args)
     else:
@@ -279,6 +293,8 @@ def run(args: argparse.Namespace) -> int:
 
 def print_results(results: list[CheckResult], fmt: str) -> None:
     """Table (check, subject, status, reason, then a summary line) or JSON."""
+    from tui.checks.results import summarize
+
     summary = summarize(results)
     rows = [
         {"check": r.check, "subject": r.subject, "status": r.status, "reason": r.reason}

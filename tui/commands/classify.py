@@ -11,13 +11,14 @@ import argparse
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from tui.commands.common import add_common_options, add_format_option
 from tui.commands.output import dumps, emit
-from tui.diagnose.classify import classify, smtp_code_of
-from tui.diagnose.listmanager_view import DaoMatcher
 from tui.errors import LmError
+
+if TYPE_CHECKING:  # the classifier compiles its rules on import: only when classifying
+    from tui.diagnose.listmanager_view import DaoMatcher
 
 FORMATS = ("table", "json")
 JSON_FIELDS = (
@@ -65,6 +66,8 @@ def classify_lines(
 ) -> Iterator[dict[str, Any]]:
     """One record per non-blank line: :data:`JSON_FIELDS`, plus ``listmanager_status``
     (``{"code": …, "label": …}`` or None) when ``matcher`` is given."""
+    from tui.diagnose.classify import classify
+
     for line in lines:
         if not line.strip():
             continue
@@ -93,6 +96,8 @@ def _open_input(args: argparse.Namespace) -> tuple[IO[bytes] | IO[str], bool]:
 
 
 def _codes(record: dict[str, Any]) -> str:
+    from tui.diagnose.classify import smtp_code_of
+
     code = smtp_code_of(record["text"])
     parts = [str(code) if code else None, record["enhanced_code"], record["provider_code"]]
     return " ".join(p for p in parts if p)
@@ -100,6 +105,8 @@ def _codes(record: dict[str, Any]) -> str:
 
 def matcher_from_database(args: argparse.Namespace) -> DaoMatcher | None:
     """With ``--db``: ListManager's own patterns and labels, to show its view beside ours."""
+    from tui.diagnose.listmanager_view import DaoMatcher
+
     if not getattr(args, "db", None):
         return None
     from tui.commands.common import open_core

@@ -32,7 +32,8 @@ PENDING, COMMITTED, FAILED = "pending", "committed", "failed"
 # --------------------------------------------------------------------------- row encoding
 
 
-def _encode_value(value: Any) -> Any:
+def _default(value: Any) -> Any:
+    """JSON for the values database rows hold that JSON has no type for."""
     if isinstance(value, datetime):
         return {"$dt": value.isoformat()}
     if isinstance(value, date):
@@ -43,12 +44,12 @@ def _encode_value(value: Any) -> Any:
         return {"$b64": base64.b64encode(bytes(value)).decode("ascii")}
     if isinstance(value, uuid.UUID):
         return {"$uuid": str(value)}
-    return value
+    raise TypeError(f"cannot audit a value of type {type(value).__name__}")
 
 
-def _decode_value(value: Any) -> Any:
-    if isinstance(value, dict) and len(value) == 1:
-        ((tag, raw),) = value.items()
+def _hook(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1:
+        ((tag, raw),) = obj.items()
         if tag == "$dt":
             return datetime.fromisoformat(raw)
         if tag == "$date":
@@ -59,19 +60,27 @@ def _decode_value(value: Any) -> Any:
             return base64.b64decode(raw)
         if tag == "$uuid":
             return uuid.UUID(raw)
-    return value
+    return obj
+
+
+def encode_rows(value: Any) -> str:
+    """JSON that round-trips datetimes, decimals and bytes exactly (C encoder, ASCII only)."""
+    return json.dumps(value, default=_default, ensure_ascii=True, separators=(",", ":"))
+
+
+def decode_rows(text: str) -> Any:
+    """The inverse of :func:`encode_rows`."""
+    return json.loads(text, object_hook=_hook)
 
 
 def encode_row(row: dict[str, Any]) -> str:
-    """A row as JSON that round-trips datetimes, decimals and bytes exactly."""
-    return json.dumps(
-        {k: _encode_value(v) for k, v in row.items()}, ensure_ascii=True, sort_keys=True
-    )
+    """One row (kept for callers that audit a single row)."""
+    return encode_rows(row)
 
 
 def decode_row(text: str) -> dict[str, Any]:
     """The inverse of :func:`encode_row`."""
-    return {k: _decode_value(v) for k, v in json.loads(text).items()}
+    return decode_rows(text)
 
 
 # --------------------------------------------------------------------------- records
@@ -118,8 +127,9 @@ class AuditRow:
     kind: str  # "domain", "ip" or "dcl"
     key: str  # the block id or the DCL domain
     row: dict[str, Any]
-    outcome: str = ""  # released, gone, changed, restored, came_back, failed, set
-    id: int | None = None
+    # What the event does to the row (released, restored, set) or found (gone). Read back,
+    # it is "failed" or "pending" unless the event committed.
+    outcome: str = ""
 
 
 @dataclass(slots=True)
@@ -210,16 +220,17 @@ def _tables(metadata: sa.MetaData, prefix: str) -> tuple[sa.Table, sa.Table]:
         sa.Column("summary", sa.Text),
     )
     rows = sa.Table(
-        f"{prefix}_row",
+        f"{prefix}_rows",
         metadata,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column(
             "event_id", sa.Integer, sa.ForeignKey(f"{prefix}_event.id"), nullable=False, index=True
         ),
         sa.Column("kind", sa.String(10), nullable=False),
-        sa.Column("row_key", sa.String(255), nullable=False),
         sa.Column("outcome", sa.String(20), nullable=False),
-        sa.Column("row_json", sa.Text, nullable=False),
+        sa.Column("count", sa.Integer, nullable=False),
+        # A JSON array of [key, row] pairs: one write per group, however many rows.
+        sa.Column("rows_json", sa.Text, nullable=False),
     )
     return events, rows
 
@@ -258,6 +269,16 @@ class AuditStore:
         engine = sa.create_engine(
             f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30}
         )
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # WAL: readers never wait for the writer; NORMAL: durable at each checkpoint,
+            # one fsync a commit instead of two.
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
         return cls(engine, location=str(path))
 
     # -- writing
@@ -301,20 +322,19 @@ class AuditStore:
         return int(event_id)
 
     def _insert_rows(self, conn: sa.Connection, event_id: int, rows: list[AuditRow]) -> None:
-        if not rows:
-            return
-        payload = [
-            {
-                "event_id": event_id,
-                "kind": r.kind,
-                "row_key": str(r.key),
-                "outcome": r.outcome or "pending",
-                "row_json": encode_row(r.row),
-            }
-            for r in rows
-        ]
-        for i in range(0, len(payload), 2000):
-            conn.execute(self.rows.insert(), payload[i : i + 2000])
+        groups: dict[tuple[str, str], list[list[Any]]] = {}
+        for r in rows:
+            groups.setdefault((r.kind, r.outcome or "changed"), []).append([str(r.key), r.row])
+        for (kind, outcome), pairs in groups.items():
+            conn.execute(
+                self.rows.insert().values(
+                    event_id=event_id,
+                    kind=kind,
+                    outcome=outcome,
+                    count=len(pairs),
+                    rows_json=encode_rows(pairs),
+                )
+            )
 
     def finish(
         self,
@@ -325,11 +345,11 @@ class AuditStore:
         already_gone: int = 0,
         failed: int = 0,
         error: str | None = None,
-        outcomes: dict[str, str] | None = None,
         extra_rows: list[AuditRow] | None = None,
         summary: str | None = None,
     ) -> None:
-        """Mark the event committed or failed, with counts and per-row outcomes."""
+        """Mark the event committed or failed, with its counts (and rows found on the way,
+        such as blocks already gone)."""
         with self.engine.begin() as conn:
             values: dict[str, Any] = {
                 "status": status,
@@ -342,20 +362,6 @@ class AuditStore:
             if summary is not None:
                 values["summary"] = summary
             conn.execute(self.events.update().where(self.events.c.id == event_id).values(**values))
-            if outcomes:
-                groups: dict[str, list[str]] = {}
-                for key, outcome in outcomes.items():
-                    groups.setdefault(outcome, []).append(key)
-                for outcome, keys in groups.items():
-                    for i in range(0, len(keys), 500):
-                        conn.execute(
-                            self.rows.update()
-                            .where(
-                                self.rows.c.event_id == event_id,
-                                self.rows.c.row_key.in_(keys[i : i + 500]),
-                            )
-                            .values(outcome=outcome)
-                        )
             if extra_rows:
                 self._insert_rows(conn, event_id, extra_rows)
 
@@ -418,16 +424,14 @@ class AuditStore:
                     .where(self.rows.c.event_id == event_id)
                     .order_by(self.rows.c.id)
                 )
-                event.rows = [
-                    AuditRow(
-                        kind=r.kind,
-                        key=r.row_key,
-                        row=decode_row(r.row_json),
-                        outcome=r.outcome,
-                        id=r.id,
-                    )
-                    for r in conn.execute(stmt)
-                ]
+                for r in conn.execute(stmt):
+                    outcome = r.outcome
+                    if event.status != COMMITTED and outcome != "gone":
+                        outcome = "failed" if event.status == FAILED else PENDING
+                    event.rows += [
+                        AuditRow(kind=r.kind, key=key, row=row, outcome=outcome)
+                        for key, row in decode_rows(r.rows_json)
+                    ]
         return event
 
     def last_undoable(self, session_id: str, database: str) -> AuditEvent | None:

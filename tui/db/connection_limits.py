@@ -181,7 +181,7 @@ def set_limit(
                     context,
                     stream=None,
                     mode="update" if before_row else "insert",
-                    rows=[AuditRow(kind="dcl", key=domain, row=before_row)],
+                    rows=[AuditRow(kind="dcl", key=domain, row=before_row, outcome="set")],
                     requested=1,
                     summary=f"{domain}: {before.describe()} -> {after.describe()}",
                 )
@@ -206,5 +206,5 @@ def set_limit(
             f"setting the connection limit of {domain} failed, nothing changed: {message}",
             exit_code=1,
         ) from None
-    audit.finish(event_id, COMMITTED, released=1, outcomes={domain: "set"})
+    audit.finish(event_id, COMMITTED, released=1)
     return LimitChange(before, after, event_id)

@@ -202,20 +202,22 @@ MODEL: tuple[ModelTable, ...] = (
         features=("attempt_counts", "latest_reply", "drill_down", "dashboard_domains", "evidence"),
         description="delivery attempts with the receiver's SMTP reply",
         indexes=(
+            # The reply code rides along so failures are found in the index alone; the text
+            # is read only for the rows shown.
             ModelIndex(
                 "IX_lmtriage_Attempt_Domain_Stream_Time",
-                ("Domain", "MailStreamID", "AttemptTime"),
+                ("Domain", "MailStreamID", "AttemptTime", "SMTPResponseCode"),
                 "attempt counts, latest reply and drill-down of domain blocks",
             ),
             ModelIndex(
                 "IX_lmtriage_Attempt_MXIP_Source_Time",
-                ("MXIP", "SourceIP", "AttemptTime"),
+                ("MXIP", "SourceIP", "AttemptTime", "SMTPResponseCode"),
                 "attempt counts, latest reply and drill-down of IP blocks",
             ),
             ModelIndex(
                 "IX_lmtriage_Attempt_Stream_Time",
-                ("MailStreamID", "AttemptTime"),
-                "the per-stream dashboard's top domains",
+                ("MailStreamID", "AttemptTime", "Domain", "SMTPResponseCode"),
+                "the per-stream dashboard's top domains (covering)",
             ),
         ),
     ),

@@ -26,7 +26,14 @@ from tui.db.records import (
     Stream,
     VolumeSeries,
 )
-from tui.db.sqlfuncs import chunks, contains, keyset_after, keyset_before, prefix
+from tui.db.sqlfuncs import (
+    MAX_PARAMS_PER_STATEMENT,
+    chunks,
+    contains,
+    keyset_after,
+    keyset_before,
+    prefix,
+)
 from tui.errors import NotFoundError
 from tui.textsafe import coerce_text
 
@@ -208,16 +215,18 @@ def block_keys(
     last: tuple[Any, int] | None = None
     order = (sort.desc(), t.c.BlockID.desc()) if filt.descending else (sort, t.c.BlockID)
     while len(out) < limit:
-        stmt = sa.select(sort.label("k"), t.c.BlockID).where(*where)
+        # Only the ids travel; the sort value of the last one is read when a next page is due.
+        stmt = sa.select(t.c.BlockID).where(*where)
         if last is not None:
             after = keyset_before if filt.descending else keyset_after
             stmt = stmt.where(after([sort, t.c.BlockID], list(last)))
-        stmt = stmt.order_by(*order).limit(min(page, limit - len(out)))
-        rows = conn.execute(stmt).fetchall()
-        out.extend(int(r[1]) for r in rows)
-        if len(rows) < page:
+        size = min(page, limit - len(out))
+        ids = conn.execute(stmt.order_by(*order).limit(size)).scalars().all()
+        out.extend(ids)
+        if len(ids) < size or len(out) >= limit:
             break
-        last = (rows[-1][0], int(rows[-1][1]))
+        value = conn.execute(sa.select(sort).where(t.c.BlockID == ids[-1])).scalar()
+        last = (value, ids[-1])
     return out
 
 
@@ -634,6 +643,10 @@ def dashboard(
         )
         if stream_id is not None:
             stmt = stmt.where(a.c.MailStreamID == stream_id)
+        else:
+            # Every stream named, so the (MailStreamID, AttemptTime, …) index still serves.
+            ids = [s.id for s in list_streams(schema, conn)][:MAX_PARAMS_PER_STATEMENT]
+            stmt = stmt.where(a.c.MailStreamID.in_(ids))
         for r in conn.execute(stmt):
             domains.append(
                 DomainStatus(

@@ -140,12 +140,7 @@ class _Physical:
 
 
 def _same(a: BlockIdentity, b: BlockIdentity) -> bool:
-    return (
-        a.stream_id == b.stream_id
-        and a.domain.strip().lower() == b.domain.strip().lower()
-        and (a.ip or "") == (b.ip or "")
-        and (a.mx or "") == (b.mx or "")
-    )
+    return _identity_key(a) == _identity_key(b)
 
 
 def _take_write_lock(conn: Connection, phys: _Physical) -> None:
@@ -164,7 +159,9 @@ def _locked_select(conn: Connection, phys: _Physical, ids: Sequence[int]) -> lis
         .with_for_update()
         .with_hint(phys.table, "WITH (UPDLOCK, ROWLOCK)", "mssql")
     )
-    return [dict(r._mapping) for r in conn.execute(stmt)]
+    result = conn.execute(stmt)
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result]
 
 
 def _read_rows(
@@ -222,7 +219,9 @@ def release_blocks(
                             continue
                         to_release[kind].append(ref.key.block_id)
                         result.rows[ref.key] = row
-                        audit_rows.append(AuditRow(kind=kind, key=str(ref.key), row=row))
+                        audit_rows.append(
+                            AuditRow(kind=kind, key=str(ref.key), row=row, outcome="released")
+                        )
                 if dry_run:
                     result.released = [BlockKey(k, i) for k, ids in to_release.items() for i in ids]
                     tx.rollback()
@@ -282,20 +281,17 @@ def release_blocks(
                     failed=len(result.failed),
                     already_gone=len(result.gone),
                     error=message,
-                    outcomes={str(k): "failed" for k in result.failed},
                 )
             except Exception as audit_err:  # noqa: BLE001
                 result.error = f"{message}; the audit could not record the failure: {describe_exception(audit_err)}"
         return result
     if event_id is not None:
-        outcomes = {str(k): "released" for k in result.released}
         gone_rows = [AuditRow(kind=k.kind, key=str(k), row={}, outcome="gone") for k in result.gone]
         audit.finish(
             event_id,
             COMMITTED,
             released=len(result.released),
             already_gone=len(result.gone),
-            outcomes=outcomes,
             extra_rows=gone_rows,
         )
     return result
@@ -376,7 +372,10 @@ def undo_release(
                     context,
                     stream=event.stream,
                     mode=event.mode,
-                    rows=[AuditRow(kind=r.kind, key=r.key, row=r.row) for r in released],
+                    rows=[
+                        AuditRow(kind=r.kind, key=r.key, row=r.row, outcome="restored")
+                        for r in released
+                    ],
                     requested=len(released),
                     undo_of=event_id,
                 )
@@ -411,22 +410,30 @@ def undo_release(
             undo_id,
             COMMITTED,
             released=len(result.restored),
-            outcomes={k: "restored" for k in result.restored},
         )
         audit.mark_undone(event_id, undo_id)
         result.undo_event_id = undo_id
     return result
 
 
+def _identity_key(identity: BlockIdentity) -> tuple[int, str, str, str]:
+    return (
+        identity.stream_id,
+        identity.domain.strip().lower(),
+        identity.ip or "",
+        identity.mx or "",
+    )
+
+
 def _came_back(conn: Connection, phys: _Physical, rows: list[AuditRow]) -> list[str]:
     """Keys of released rows whose block (same identity) or primary key exists again."""
-    identities = {phys.identity_of(r.row): r.key for r in rows}
+    wanted = {_identity_key(phys.identity_of(r.row)): r.key for r in rows}
     ids = [int(phys.value(r.row, "BlockID")) for r in rows]
     back: set[str] = set()
     for part in chunks(ids):
         for (block_id,) in conn.execute(sa.select(phys.pk).where(phys.pk.in_(list(part)))):
             back.add(f"{phys.kind}:{int(block_id)}")
-    domains = sorted({i.domain for i in identities})
+    domains = sorted({str(phys.value(r.row, "Domain") or "") for r in rows})
     cols = [phys.pk, phys.col("MailStreamID"), phys.col("Domain")]
     if phys.kind == "ip":
         cols += [phys.col("IPAddress"), phys.col("BlockingMX")]
@@ -438,9 +445,9 @@ def _came_back(conn: Connection, phys: _Physical, rows: list[AuditRow]) -> list[
                 str(r[3]).strip() if phys.kind == "ip" and r[3] is not None else None,
                 str(r[4]).strip() if phys.kind == "ip" and r[4] is not None else None,
             )
-            for identity, key in identities.items():
-                if _same(identity, current):
-                    back.add(key)
+            key = wanted.get(_identity_key(current))
+            if key is not None:
+                back.add(key)
     return sorted(back)
 
 

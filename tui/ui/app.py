@@ -7,7 +7,10 @@ it is one exclusive worker, re-armed by a timer when it finishes.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +19,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, ProgressBar, Static, TabbedContent, TabPane
@@ -107,6 +111,40 @@ def ip_columns(category: Callable[[Block], str]) -> list[Column]:
     ]
 
 
+FIRST_KEYS = 200
+FIRST_ROWS = 100
+FIRST_PAINT_WAIT = 2.0  # seconds start-up work that can wait gives the first rows
+
+
+@dataclass
+class Prefetch:
+    """The first pane's keys and rows, read on a thread of their own while Textual builds
+    the screen: a screenful of keys and their rows first (started before the UI competes for
+    the GIL), then the whole key list once the first rows are drawn."""
+
+    filt: BlockFilter
+    head: Future[tuple[list[int], list[Block]]]
+    whole: Future[list[int]]
+
+
+def _prefetch(core: Core, filt: BlockFilter, first_paint: threading.Event) -> Prefetch:
+    def head() -> tuple[list[int], list[Block]]:
+        with core.connect() as conn:
+            keys = queries.block_keys(core.schema, conn, filt, limit=FIRST_KEYS)
+            rows = queries.fetch_blocks(core.schema, conn, filt.kind, keys[:FIRST_ROWS], since=None)
+        return keys, rows
+
+    def whole() -> list[int]:
+        first_paint.wait(FIRST_PAINT_WAIT)
+        with core.connect() as conn:
+            return queries.block_keys(core.schema, conn, filt)
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lmtriage-prefetch")
+    prefetch = Prefetch(filt, pool.submit(head), pool.submit(whole))
+    pool.shutdown(wait=False)
+    return prefetch
+
+
 class DetailPanel(VerticalScroll):
     """The block under the cursor, in full: what the row had to cut."""
 
@@ -190,6 +228,13 @@ class LmTriageApp(App[int]):
         self.dashboard_again = False
         self.dashboard_for: int | None | bool = False  # stream id shown; False: nothing yet
         self.dashboard_at = 0.0
+        self.classify: Callable[..., Any] | None = None
+        self._diagnosis_loading = False
+        # Read the first pane's keys while Textual builds the screen.
+        self._first_paint = threading.Event()
+        self._prefetch: Prefetch | None = _prefetch(
+            core, self.current_filters()["domains"], self._first_paint
+        )
 
     # ------------------------------------------------------------------ layout
 
@@ -266,14 +311,14 @@ class LmTriageApp(App[int]):
             return None
 
         def load(blocks: list[Block]) -> list[Block]:
-            from tui.diagnose.classify import classify
+            classify = self.classify
 
             with self.core.connect() as conn:
                 queries.fetch_evidence(
                     self.core.schema, conn, kind, blocks, since=self.core.since()
                 )
             for block in blocks:
-                if block.latest_reply:
+                if block.latest_reply and classify is not None:
                     # Classify here, off the UI thread: the column then reads the cache.
                     classify(block.latest_reply, block.latest_code)
             return blocks
@@ -281,12 +326,38 @@ class LmTriageApp(App[int]):
         return load
 
     def category_of(self, block: Block) -> str:
-        """The category of a block's latest reply (the classifier caches by text)."""
-        if not block.latest_reply:
+        """The category of a block's latest reply (the classifier caches by text).
+
+        Blank until the classifier is loaded, just after the first rows are drawn: compiling
+        its rules would otherwise hold up the first screen.
+        """
+        if not block.latest_reply or self.classify is None:
             return ""
+        return self.classify(block.latest_reply, block.latest_code).category
+
+    @on(BlockTable.FirstRowsDrawn)
+    def first_rows_drawn(self, message: BlockTable.FirstRowsDrawn) -> None:
+        """Now load the diagnosis layer, off the UI thread, and let start-up work go on."""
+        self._first_paint.set()
+        if self.classify is None and not self._diagnosis_loading:
+            self._diagnosis_loading = True
+            self._load_diagnosis()
+
+    @work(thread=True, exclusive=True, group="diagnosis", exit_on_error=False)
+    def _load_diagnosis(self) -> None:
         from tui.diagnose.classify import classify
 
-        return classify(block.latest_reply, block.latest_code).category
+        classify("421 4.7.0 try again later", 421)  # compile the rules here
+        self.call_from_thread(self._diagnosis_loaded, classify)
+
+    def _diagnosis_loaded(self, classify: Callable[..., Any]) -> None:
+        self.classify = classify
+        for table in self.query(BlockTable):
+            table._layout = []
+            table.refresh()
+        table = self.active_table
+        if table is not None and table.current_block is not None:
+            self.query_one(DetailPanel).show(self.block_detail(table.current_block))
 
     def block_detail(self, block: Block) -> Text:
         """The detail panel's text for a block."""
@@ -329,8 +400,11 @@ class LmTriageApp(App[int]):
 
     @property
     def pane(self) -> str:
-        """The active pane id."""
-        return self.query_one(TabbedContent).active or "domains"
+        """The active pane id ("" while the screen is being torn down)."""
+        try:
+            return self.query_one(TabbedContent).active or "domains"
+        except NoMatches:
+            return ""
 
     def table_of(self, pane: str) -> BlockTable:
         """The block table of pane ``domains`` or ``ips``."""
@@ -365,7 +439,8 @@ class LmTriageApp(App[int]):
         tabs = self.query_one(TabbedContent)
         for pane, label in (("domains", "1 Blocked domains"), ("ips", "2 Blocked IPs")):
             table = self.table_of(pane)
-            title = f"{label} ({len(table.keys):,})"
+            more = "" if getattr(table, "keys_complete", True) else "+"
+            title = f"{label} ({len(table.keys):,}{more})"
             if table.marks:
                 title += f" ●{len(table.marks):,}"
             f = self.filters[pane]
@@ -402,11 +477,31 @@ class LmTriageApp(App[int]):
         """
         core = self.core
         result = RefreshResult(filters=filters)
+        shown = self.pane
+        # The pane on screen first: its rows can be drawn while the other's keys are read.
+        order = sorted(filters, key=lambda p: p != shown)
         try:
             with core.connect() as conn:
                 result.streams = queries.list_streams(core.schema, conn)
-                for pane, filt in filters.items():
-                    result.keys[pane] = queries.block_keys(core.schema, conn, filt)
+                for pane in order:
+                    first, self._prefetch = self._prefetch, None
+                    if first is not None and first.filt == filters[pane]:
+                        head, rows = first.head.result()
+                        if len(head) >= FIRST_KEYS:
+                            self.call_from_thread(
+                                self._apply_keys, pane, head, result.streams, False, rows
+                            )
+                            result.keys[pane] = first.whole.result()
+                        else:
+                            result.keys[pane] = head  # that was all of them
+                    else:
+                        if pane != shown:
+                            self._first_paint.wait(FIRST_PAINT_WAIT)
+                        result.keys[pane] = queries.block_keys(core.schema, conn, filters[pane])
+                    if pane == shown and len(order) > 1:
+                        self.call_from_thread(
+                            self._apply_keys, pane, result.keys[pane], result.streams
+                        )
             result.finished = self.clock()
         except Exception as err:  # noqa: BLE001 - one line in the status bar
             self.post_message(RefreshDone(None, WorkFailed("refresh", err).text))
@@ -430,13 +525,10 @@ class LmTriageApp(App[int]):
             if self.failures:
                 self.set_status("connection restored")
             self.failures = 0
-            self.streams = result.streams
-            self._names = {s.id: s.name for s in result.streams}
             for pane, keys in result.keys.items():
                 table = self.table_of(pane)
-                table.loading = False
-                table.empty_text = self._empty_text(pane)
-                table.set_keys(keys)
+                if table.keys is not keys:
+                    self._apply_keys(pane, keys, result.streams)
             self.last_refresh = result.finished
             if self.pane == "dashboard":
                 self.refresh_dashboard()
@@ -448,6 +540,25 @@ class LmTriageApp(App[int]):
             self.refresh_data()
         elif not self.paused and delay > 0:
             self.refresh_timer = self.set_timer(delay, self._auto_refresh)
+
+    def _apply_keys(
+        self,
+        pane: str,
+        keys: list[int],
+        streams: list[Stream],
+        complete: bool = True,
+        rows: list[Block] | None = None,
+    ) -> None:
+        """Show a pane's new key list (the table keeps cursor, marks and stale rows);
+        ``complete`` False for the first screenful read at start-up."""
+        self.streams = streams
+        self._names = {s.id: s.name for s in streams}
+        table = self.table_of(pane)
+        table.loading = False
+        table.empty_text = self._empty_text(pane)
+        table.set_keys(keys, rows)
+        table.keys_complete = complete
+        self.update_tab_titles()
 
     # -- dashboard
 

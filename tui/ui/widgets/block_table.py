@@ -97,6 +97,13 @@ class BlockTable(ScrollView, can_focus=True):
             self.table = table
             self.block = block
 
+    class FirstRowsDrawn(Message):
+        """The first data row is on screen (the app then loads what can wait)."""
+
+        def __init__(self, table: BlockTable) -> None:
+            super().__init__()
+            self.table = table
+
     class MarksChanged(Message):
         """The set of marked rows changed."""
 
@@ -152,15 +159,22 @@ class BlockTable(ScrollView, can_focus=True):
         self.descending = False
         self.empty_text = "no blocks"
         self.errors: list[str] = []
+        self.rows_drawn = 0  # data rows drawn so far (benchmarks wait for the first)
         self._layout: list[tuple[Column, int]] = []
 
     # ------------------------------------------------------------------ data
 
-    def set_keys(self, keys: list[int]) -> None:
-        """Show a new key list; keep cursor block, marks and stale rows where possible."""
+    def set_keys(self, keys: list[int], rows: list[Block] | None = None) -> None:
+        """Show a new key list; keep cursor block, marks and stale rows where possible.
+
+        ``rows`` are rows already read for this key list (the start-up prefetch).
+        """
         current = self.current_key
         old_row = self.cursor_row
         self.generation += 1
+        for block in rows or ():
+            self.cache[block.block_id] = block
+            self.fresh[block.block_id] = self.generation
         self.keys = keys
         self.positions = {k: i for i, k in enumerate(keys)}
         before = len(self.marks)
@@ -495,6 +509,9 @@ class BlockTable(ScrollView, can_focus=True):
                 Segment(f"… loading block {block_id}", muted),
             ]
             return Strip(segs).adjust_cell_length(width, style)
+        self.rows_drawn += 1
+        if self.rows_drawn == 1:
+            self.post_message(self.FirstRowsDrawn(self))
         texts = [
             (printable(col.get(block), max_chars=w * 2 + 8), w, col.right) for col, w in layout
         ]
