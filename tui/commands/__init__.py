@@ -15,4 +15,6 @@ COMMAND_MODULES: list[str] = [
     "tui.commands.check",
     "tui.commands.classify",
     "tui.commands.dcl",
+    "tui.commands.explain",
+    "tui.commands.allowlist",
 ]

@@ -50,9 +50,13 @@ from tui.ui.widgets.dashboard import DashboardView
 from tui.ui.widgets.header_bar import HeaderBar
 
 PANES = ("domains", "ips", "dashboard")
+ADVICE_DELAY = 0.25  # seconds the cursor rests before the block is diagnosed
 DASHBOARD_MIN_AGE = 120.0  # seconds: a week-long aggregate needs no fresher
 KIND_OF_PANE: dict[str, BlockKind] = {"domains": "domain", "ips": "ip"}
 SAMPLE_ROWS = 8
+BLOCK_REASON_CATEGORIES = frozenset(
+    {"ip_reputation_block", "dnsbl_listing", "rate_limit", "authentication_failure", "policy_block"}
+)
 PANE_ONLY_ACTIONS = frozenset(
     {
         "mark",
@@ -64,6 +68,9 @@ PANE_ONLY_ACTIONS = frozenset(
         "release",
         "filter",
         "drill",
+        "check_dns",
+        "set_dcl",
+        "allowlist",
     }
 )
 
@@ -145,11 +152,37 @@ def _prefetch(core: Core, filt: BlockFilter, first_paint: threading.Event) -> Pr
     return prefetch
 
 
+def advice_text(advice: Any) -> Text:
+    """The diagnosis part of the detail panel: what happened, why, what to do, when."""
+    text = Text()
+    style = "bold red" if advice.category in BLOCK_REASON_CATEGORIES else "bold"
+    text.append(advice.category, style=style)
+    text.append(f" · {printable(advice.provider, max_chars=40)}")
+    if advice.provider_code:
+        text.append(f" · {printable(advice.provider_code, max_chars=40)}")
+    if advice.confidence != "high":
+        text.append(f"  ({advice.confidence} confidence)", style="dim")
+    text.append("\n")
+    text.append(printable(advice.headline, max_chars=300) + "\n", style="bold")
+    text.append(printable(advice.explanation, max_chars=2000) + "\n")
+    for i, step in enumerate(advice.steps, 1):
+        text.append(f"{i}. ", style="bold")
+        text.append(printable(step, max_chars=1000) + "\n")
+    when = advice.release
+    colour = {"now": "green", "wait": "yellow", "after-fix": "red"}.get(when.when, "")
+    text.append("Release: ", style="bold")
+    text.append(when.when, style=f"bold {colour}".strip())
+    if when.not_before:
+        text.append(f" (not before {when.not_before:%Y-%m-%d %H:%M})")
+    text.append(" — " + printable(when.reason, max_chars=500))
+    return text
+
+
 class DetailPanel(VerticalScroll):
     """The block under the cursor, in full: what the row had to cut."""
 
     DEFAULT_CSS = """
-    DetailPanel { height: 7; border-top: solid $accent; padding: 0 1; }
+    DetailPanel { height: 40%; min-height: 6; border-top: solid $accent; padding: 0 1; }
     """
 
     def compose(self) -> ComposeResult:
@@ -229,6 +262,9 @@ class LmTriageApp(App[int]):
         self.dashboard_for: int | None | bool = False  # stream id shown; False: nothing yet
         self.dashboard_at = 0.0
         self.classify: Callable[..., Any] | None = None
+        self.advice_cache: dict[BlockKey, tuple[int, Any]] = {}  # key -> (refresh number, Advice)
+        self.refresh_number = 0
+        self._advice_timer: Timer | None = None
         self._diagnosis_loading = False
         # Read the first pane's keys while Textual builds the screen.
         self._first_paint = threading.Event()
@@ -396,6 +432,12 @@ class LmTriageApp(App[int]):
             text.append("No failed attempt in the window.", style="dim")
         else:
             text.append("Replies unavailable: the delivery attempt log is missing.", style="dim")
+        advice = self.advice_cache.get(block.key)
+        if advice is not None:
+            text.append("\n")
+            text.append_text(advice_text(advice[1]))
+        else:
+            text.append("\ndiagnosing…", style="dim italic")
         return text
 
     @property
@@ -530,6 +572,7 @@ class LmTriageApp(App[int]):
                 if table.keys is not keys:
                     self._apply_keys(pane, keys, result.streams)
             self.last_refresh = result.finished
+            self.refresh_number += 1
             if self.pane == "dashboard":
                 self.refresh_dashboard()
             self.update_tab_titles()
@@ -640,6 +683,7 @@ class LmTriageApp(App[int]):
             text = Text("loading…" if key else message.table.empty_text, style="dim")
         else:
             text = self.block_detail(message.block)
+            self._want_advice(message.block)
         self.query_one(DetailPanel).show(text)
         key = message.table.current_key
         if key is not None and ("block", key) in self.check_runs:
@@ -662,6 +706,8 @@ class LmTriageApp(App[int]):
             detail.display = self.details_shown
             block = table.current_block
             detail.show(self.block_detail(block) if block else Text(""))
+            if block is not None:
+                self._want_advice(block)
         else:
             detail.display = False
             self.query_one("#dash-domains").focus()
@@ -797,6 +843,174 @@ class LmTriageApp(App[int]):
     def action_help(self) -> None:
         """Every binding."""
         self.push_screen(HelpScreen(dict(self.core.config.keymap), self.core.read_only))
+
+    # -- diagnosis
+
+    def _want_advice(self, block: Block) -> None:
+        """Diagnose the cursor block once the cursor rests (advice is a query and some CPU)."""
+        cached = self.advice_cache.get(block.key)
+        if cached is not None and cached[0] == self.refresh_number:
+            return
+        if self._advice_timer is not None:
+            self._advice_timer.stop()
+        self._advice_timer = self.set_timer(ADVICE_DELAY, lambda: self._advice_worker(block))
+
+    def _check_results_for(self, block: Block) -> list[Any]:
+        results: list[Any] = []
+        for subject in (("block", block.key), ("stream", block.stream_id), ("stream", None)):
+            run = self.check_runs.get(subject)
+            if run is not None and not run.running:
+                results += run.results
+        return results
+
+    @work(thread=True, exclusive=True, group="advice", exit_on_error=False)
+    def _advice_worker(self, block: Block) -> None:
+        """Read the facts and advise (thread)."""
+        from tui.block_advice import advise_block
+
+        number = self.refresh_number
+        checks = self._check_results_for(block)
+        try:
+            with self.core.connect() as conn:
+                advice, _facts = advise_block(self.core, conn, block, checks)
+        except Exception as err:  # noqa: BLE001
+            self.post_message(WorkFailed("diagnosing the block", err))
+            return
+        self.call_from_thread(self._advice_ready, block, number, advice)
+
+    def _advice_ready(self, block: Block, number: int, advice: Any) -> None:
+        self.advice_cache[block.key] = (number, advice)
+        table = self.active_table
+        if table is not None and table.current_key == block.key:
+            current = table.current_block or block
+            self.query_one(DetailPanel).show(self.block_detail(current))
+
+    # -- fixes: connection limit, allowlist request
+
+    def _cursor_block(self) -> Block | None:
+        table = self.active_table
+        return table.current_block if table is not None else None
+
+    def action_set_dcl(self) -> None:
+        """``c``: set the cursor block's domain's connection limit (advice proposes one)."""
+        block = self._cursor_block()
+        if block is None:
+            self.set_status("no block under the cursor")
+            return
+        if not self.core.schema.has("connection_limits"):
+            report = self.core.schema.discovery.tables["connection_limits"]
+            self.set_status(
+                f"Domain Connection Limits are unavailable: {report.expected_name} is {report.summary()}",
+                "warning",
+            )
+            return
+        self._prepare_dcl(block)
+
+    @work(thread=True, exclusive=True, group="dcl", exit_on_error=False)
+    def _prepare_dcl(self, block: Block) -> None:
+        from tui.db.connection_limits import get_limit
+
+        try:
+            with self.core.connect() as conn:
+                current = get_limit(self.core.schema, conn, block.domain)
+        except Exception as err:  # noqa: BLE001
+            self.post_message(WorkFailed("reading the connection limit", err))
+            return
+        self.call_from_thread(self._ask_dcl, block, current)
+
+    def _ask_dcl(self, block: Block, current: Any) -> None:
+        from tui.ui.screens.dcl import DclScreen
+
+        advice = self.advice_cache.get(block.key, (0, None))[1]
+        proposed = getattr(advice, "proposed_limit", None)
+        if proposed is not None:
+            proposal = (proposed.connections, proposed.per_hour, proposed.per_connection)
+            why = f"{advice.category}: propose {proposed.describe()}"
+        else:
+            proposal = (
+                max(1, current.effective_connections // 2),
+                current.per_hour,
+                current.per_connection,
+            )
+            why = None
+        domain = current.domain
+
+        def chosen(values: tuple[int, int | None, int | None] | None) -> None:
+            if values is None:
+                self.set_status("connection limit unchanged")
+                return
+            limit, hour, per_conn = values
+            lines = [
+                f"{domain}: {current.describe()}",
+                f"→ {limit} connection(s) per MX"
+                + (f", {hour} an hour" if hour else "")
+                + (f", {per_conn} per connection" if per_conn else ""),
+                f"Database: {self.core.display_url}; audited.",
+            ]
+
+            def confirmed(yes: bool | None) -> None:
+                if yes:
+                    self._dcl_worker(domain, limit, hour, per_conn)
+                else:
+                    self.set_status("connection limit unchanged")
+
+            self.push_screen(
+                ConfirmScreen(f"Set the connection limit of {domain}?", lines), confirmed
+            )
+
+        self.push_screen(DclScreen(domain, current.describe(), proposal, why), chosen)
+
+    @work(thread=True, exclusive=True, group="dcl", exit_on_error=False)
+    def _dcl_worker(self, domain: str, limit: int, hour: int | None, per_conn: int | None) -> None:
+        from tui.db.connection_limits import set_limit
+
+        core = self.core
+        try:
+            change = set_limit(
+                core.schema,
+                core.engine,
+                core.audit,
+                core.audit_context(),
+                domain,
+                limit=limit,
+                per_hour=hour,
+                per_connection=per_conn,
+                read_only=core.read_only,
+            )
+        except Exception as err:  # noqa: BLE001
+            self.post_message(WorkFailed("setting the connection limit", err))
+            return
+        text = f"{domain}: {change.before.describe()} → {change.after.describe()} (audit event {change.event_id})"
+        self.call_from_thread(self.set_status, text)
+        self.advice_cache.clear()
+
+    def action_allowlist(self) -> None:
+        """``w``: an allowlist request to the cursor block's domain, for its stream."""
+        block = self._cursor_block()
+        if block is None:
+            self.set_status("no block under the cursor")
+            return
+        self.set_status(f"writing the allowlist request to {block.domain}…")
+        self._allowlist_worker(block)
+
+    @work(thread=True, exclusive=True, group="allowlist", exit_on_error=False)
+    def _allowlist_worker(self, block: Block) -> None:
+        from tui.block_advice import allowlist_text
+
+        stream = next((s for s in self.streams if s.id == block.stream_id), None)
+        try:
+            with self.core.connect() as conn:
+                text = allowlist_text(self.core, conn, block.domain, stream)
+        except Exception as err:  # noqa: BLE001
+            self.post_message(WorkFailed("writing the allowlist request", err))
+            return
+        self.call_from_thread(self._show_allowlist, block.domain, text)
+
+    def _show_allowlist(self, domain: str, text: str) -> None:
+        from tui.ui.screens.allowlist import AllowlistScreen
+
+        self.set_status("")
+        self.push_screen(AllowlistScreen(domain, text))
 
     # -- checks
 

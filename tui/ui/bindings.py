@@ -62,6 +62,8 @@ KEYS: tuple[Key, ...] = (
     Key("details", "i", "toggle_details", "Details", show=False, group="Blocks"),
     Key("dns_check", "d", "check_dns", "DNS checks", group="Checks"),
     Key("auth_check", "k", "check_auth", "DKIM/SPF/DMARC", show=False, group="Checks"),
+    Key("dcl", "c", "set_dcl", "Conn. limit", show=False, writes=True, group="Fixes"),
+    Key("allowlist", "w", "allowlist", "Allowlist request", show=False, group="Fixes"),
     Key("refresh", "f5", "refresh", "Refresh", show=False, group="General"),
     Key("pause", "p", "toggle_pause", "Pause", show=False, group="General"),
     Key("help", "question_mark,f1", "help", "Help", group="General"),

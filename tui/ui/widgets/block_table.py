@@ -511,7 +511,7 @@ class BlockTable(ScrollView, can_focus=True):
             return Strip(segs).adjust_cell_length(width, style)
         self.rows_drawn += 1
         if self.rows_drawn == 1:
-            self.post_message(self.FirstRowsDrawn(self))
+            self.app.post_message(self.FirstRowsDrawn(self))  # the app loop is surely running
         texts = [
             (printable(col.get(block), max_chars=w * 2 + 8), w, col.right) for col, w in layout
         ]
