@@ -134,3 +134,41 @@ def demo_db(demo_db_path: Path, tmp_path: Path) -> Path:
     path = tmp_path / "demo.sqlite"
     shutil.copyfile(demo_db_path, path)
     return path
+
+
+# ------------------------------------------------------------------ the console on a database
+
+
+@pytest.fixture
+def make_core(tmp_path: Path):
+    """A core on a database, with its audit store in the test's directory."""
+    from tui.config import load_config
+    from tui.core import open_core
+    from tui.db.audit import AuditStore
+
+    made = []
+
+    def make(url: str, config: Path | None = None, *, read_only: bool = False):
+        core = open_core(
+            load_config(db=url, config=str(config) if config else None, read_only=read_only)
+        )
+        core.__dict__["audit"] = AuditStore.at_path(tmp_path / "audit.sqlite")
+        made.append(core)
+        return core
+
+    yield make
+    for core in made:
+        core.close()
+
+
+@pytest.fixture
+def make_app(make_core):
+    """The console on a database, with a frozen clock for the header."""
+    from tests.ui.conftest import FROZEN
+    from tui.ui.app import build_app
+
+    def make(db, *, read_only: bool = False):
+        core = make_core(db.url, db.config, read_only=read_only)
+        return build_app(core, clock=lambda: FROZEN)
+
+    return make

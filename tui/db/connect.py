@@ -75,7 +75,15 @@ def create_engine(
         engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
     except Exception as err:  # noqa: BLE001 - driver import and argument errors alike
         raise ConfigError(describe_exception(err)) from None
+    if backend == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_lenient_text)
     return engine
+
+
+def _sqlite_lenient_text(dbapi_conn: Any, _record: Any) -> None:
+    """Decode TEXT with replacement: a reply stored as invalid UTF-8 must not stop a query
+    (the default raises ``OperationalError: Could not decode to UTF-8``)."""
+    dbapi_conn.text_factory = lambda raw: raw.decode("utf-8", errors="replace")
 
 
 def check_connection(engine: Engine) -> None:

@@ -201,6 +201,20 @@ def release_blocks(
     event_id: int | None = None
     try:
         with engine.connect() as conn:
+            if mode == "delete" and not dry_run and _can_delete_returning(conn):
+                event_id = _release_by_delete_returning(
+                    conn,
+                    schema,
+                    audit,
+                    context,
+                    by_kind,
+                    result,
+                    action=action,
+                    stream_label=stream_label,
+                    requested=len(refs),
+                    progress=progress,
+                )
+                raise _Done
             tx = conn.begin()
             try:
                 to_release: dict[BlockKind, list[int]] = {"domain": [], "ip": []}
@@ -267,6 +281,8 @@ def release_blocks(
                 if tx.is_active:
                     tx.rollback()
                 raise
+    except _Done:
+        pass
     except Exception as err:  # noqa: BLE001 - recorded, then reported as one line
         message = str(err) if isinstance(err, LmError) else describe_exception(err)
         gone = set(result.gone)
@@ -295,6 +311,166 @@ def release_blocks(
             extra_rows=gone_rows,
         )
     return result
+
+
+class _Done(Exception):  # noqa: N818 - control flow, never escapes
+    """The fast path finished: skip the locked-read path."""
+
+
+class _ReusedIds(Exception):  # noqa: N818 - control flow, never escapes
+    """Some block ids now hold other blocks: roll back and release without them."""
+
+    def __init__(self, keys: list[BlockKey]) -> None:
+        super().__init__(f"{len(keys)} reused block id(s)")
+        self.keys = keys
+
+
+def _can_delete_returning(conn: Connection) -> bool:
+    # SQL Server's OUTPUT clause fails on tables with triggers, which ListManager's may have:
+    # it keeps the locked read then delete.
+    return conn.dialect.name in ("sqlite", "postgresql") and bool(
+        getattr(conn.dialect, "delete_returning", False)
+    )
+
+
+def _release_by_delete_returning(
+    conn: Connection,
+    schema: BoundSchema,
+    audit: AuditStore,
+    context: AuditContext,
+    by_kind: dict[BlockKind, list[BlockRef]],
+    result: ReleaseResult,
+    *,
+    action: str,
+    stream_label: str | None,
+    requested: int,
+    progress: Progress | None,
+) -> int | None:
+    """Delete by key with RETURNING: one pass reads and deletes each row.
+
+    The returned rows are checked against what the user saw before anything commits; a
+    reused id rolls the whole transaction back and the release runs again without it. The
+    audit event (pending, with every deleted row) is written before the commit. Rows not
+    returned were already gone (or deleted by a concurrent release that held their lock).
+    """
+    excluded: set[BlockKey] = set()
+    for _attempt in range(3):
+        tx = conn.begin()
+        try:
+            released: list[BlockKey] = []
+            gone: list[BlockKey] = list(excluded)
+            rows_by_key: dict[BlockKey, dict[str, Any]] = {}
+            audit_rows: list[AuditRow] = []
+            reused: list[BlockKey] = []
+            done = 0
+            for kind, kind_refs in by_kind.items():
+                refs = [r for r in kind_refs if r.key not in excluded]
+                if not refs:
+                    continue
+                phys = _Physical(schema, kind)
+                wanted = {r.key.block_id: r for r in refs}
+                seen: set[int] = set()
+                for part in chunks(list(wanted)):
+                    stmt = (
+                        sa.delete(phys.table)
+                        .where(phys.pk.in_(list(part)))
+                        .returning(*phys.table.c)
+                    )
+                    returned = conn.execute(stmt)
+                    names = list(returned.keys())
+                    for values in returned:
+                        row = dict(zip(names, values, strict=True))
+                        block_id = int(row[phys.pk.name])
+                        seen.add(block_id)
+                        ref = wanted[block_id]
+                        if not _same(phys.identity_of(row), ref.identity):
+                            reused.append(ref.key)
+                            continue
+                        released.append(ref.key)
+                        rows_by_key[ref.key] = row
+                        audit_rows.append(
+                            AuditRow(kind=kind, key=str(ref.key), row=row, outcome="released")
+                        )
+                    done += len(part)
+                    if progress:
+                        progress(done, requested)
+                gone += [r.key for r in refs if r.key.block_id not in seen]
+            if reused:
+                raise _ReusedIds(reused)
+            event_id = audit.begin(
+                action,
+                context,
+                stream=stream_label,
+                mode="delete",
+                rows=audit_rows,
+                requested=requested,
+            )
+            result.event_id = event_id
+            try:
+                tx.commit()
+            except Exception as err:
+                audit.finish(
+                    event_id,
+                    FAILED,
+                    failed=len(released),
+                    already_gone=len(gone),
+                    error=describe_exception(err),
+                )
+                result.failed = released
+                result.gone = gone
+                result.error = describe_exception(err)
+                return None
+        except _ReusedIds as err:
+            tx.rollback()
+            excluded.update(err.keys)
+            continue
+        except BaseException as err:
+            if tx.is_active:
+                tx.rollback()
+            if isinstance(err, Exception):
+                result.event_id = _audit_failure(
+                    audit, context, by_kind, action, stream_label, requested, err
+                )
+            raise
+        result.released, result.gone, result.rows = released, gone, rows_by_key
+        return event_id
+    raise LmError("block ids kept changing during the release; nothing was released")
+
+
+def _audit_failure(
+    audit: AuditStore,
+    context: AuditContext,
+    by_kind: dict[BlockKind, list[BlockRef]],
+    action: str,
+    stream_label: str | None,
+    requested: int,
+    err: Exception,
+) -> int | None:
+    """Record a release that failed before its audit event was written (nothing changed)."""
+    rows = [
+        AuditRow(
+            kind=ref.key.kind,
+            key=str(ref.key),
+            row={
+                "stream_id": ref.identity.stream_id,
+                "domain": ref.identity.domain,
+                "ip": ref.identity.ip,
+                "mx": ref.identity.mx,
+            },
+            outcome="released",
+        )
+        for refs in by_kind.values()
+        for ref in refs
+    ]
+    message = str(err) if isinstance(err, LmError) else describe_exception(err)
+    try:
+        event_id = audit.begin(
+            action, context, stream=stream_label, mode="delete", rows=rows, requested=requested
+        )
+        audit.finish(event_id, FAILED, failed=len(rows), error=message)
+    except Exception:  # noqa: BLE001 - the release error is the one to report
+        return None
+    return event_id
 
 
 def refs_for_stream(
