@@ -46,6 +46,7 @@ async def _shoot(
             for key in keys:
                 await pilot.press(key)
                 await _settle(pilot, rounds=2)
+            await pilot.pause(0.4)  # the cursor rests: the block is diagnosed
             await _settle(pilot)
             path = out / f"{name}.svg"
             app.save_screenshot(str(path))
@@ -74,10 +75,13 @@ SHOTS_WIDE: list[tuple[str, list[str]]] = [
     ("05-raw-samples", ["enter"]),
     ("06-release-dialog", ["escape", "escape", "2", "space", "space", "space", "r"]),
     ("07-help", ["n", "question_mark"]),
+    ("08-dns-checks", ["escape", "U", "d"]),
+    ("09-connection-limit", ["escape", "c"]),
+    ("10-allowlist-request", ["escape", "w"]),
 ]
 SHOTS_SMALL: list[tuple[str, list[str]]] = [
-    ("08-blocked-domains-80x24", []),
-    ("09-blocked-ips-80x24", ["2"]),
+    ("11-blocked-domains-80x24", []),
+    ("12-blocked-ips-80x24", ["2"]),
 ]
 
 
