@@ -8,7 +8,8 @@ not implemented: a zone is answered as if it held every name below it.
 
 Per-zone behaviours (see :class:`Behaviour`) simulate a slow, broken or dead server:
 ``delay_ms`` adds latency, ``servfail``/``refused`` answer that rcode, ``drop`` never answers,
-``truncate`` sets TC on every UDP answer.
+``truncate`` sets TC on every UDP answer; ``rdtypes`` limits the behaviour to some query types
+(e.g. SERVFAIL for A and AAAA while MX is answered).
 
 Use it in-process (``port = server.start_in_thread()``; ``server.stop_thread()``) or as a
 subprocess::
@@ -54,21 +55,35 @@ class Behaviour:
     refused: bool = False
     drop: bool = False
     truncate: bool = False
+    rdtypes: frozenset[str] = frozenset()
+    """Query types (``"A"``, ``"TXT"``) the behaviour applies to; empty means every type."""
+
+    def applies_to(self, rdtype: int) -> bool:
+        """Whether a query of ``rdtype`` gets this behaviour."""
+        return not self.rdtypes or dns.rdatatype.to_text(rdtype) in self.rdtypes
 
     @classmethod
     def parse(cls, text: str) -> Behaviour:
-        """``"drop"``, ``"servfail"``, ``"delay_ms=50"``, ``"truncate,delay_ms=10"``."""
+        """``"drop"``, ``"servfail"``, ``"delay_ms=50"``, ``"truncate,delay_ms=10"``,
+        ``"servfail,rdtypes=A/AAAA"``."""
         behaviour = cls()
         for item in filter(None, (p.strip() for p in text.split(","))):
             key, _, value = item.partition("=")
             key = key.replace("-", "_")
             if key == "delay_ms":
                 behaviour.delay_ms = float(value)
-            elif key in {f.name for f in fields(cls)} and not value:
+            elif key == "rdtypes" and value:
+                behaviour.rdtypes = frozenset(
+                    t.strip().upper() for t in value.split("/") if t.strip()
+                )
+            elif key in {f.name for f in fields(cls)} - {"rdtypes"} and not value:
                 setattr(behaviour, key, True)
             else:
                 raise ValueError(f"unknown behaviour {item!r}")
         return behaviour
+
+
+_NORMAL = Behaviour()
 
 
 @dataclass
@@ -182,10 +197,15 @@ class DnsServer:
                 return None
             name = name.parent()
 
-    def _behaviour(self, zone: _Zone | None) -> Behaviour:
-        if zone is not None:
-            return self.behaviours.get(zone.origin, self.default)
-        return self.default
+    def _behaviour(self, zone: _Zone | None, rdtype: int | None = None) -> Behaviour:
+        """The behaviour for a query of ``rdtype`` in ``zone``: the zone's when it applies to
+        that type, else the server default when that applies, else normal."""
+        candidates = [self.behaviours.get(zone.origin)] if zone is not None else []
+        candidates.append(self.default)
+        for behaviour in candidates:
+            if behaviour is not None and (rdtype is None or behaviour.applies_to(rdtype)):
+                return behaviour
+        return _NORMAL
 
     def _lookup(
         self, zone: _Zone, qname: dns.name.Name, rdtype: int
@@ -243,7 +263,7 @@ class DnsServer:
         question = query.question[0]
         qname, rdtype = question.name, question.rdtype
         zone = self._find_zone(qname)
-        behaviour = self._behaviour(zone)
+        behaviour = self._behaviour(zone, rdtype)
         if behaviour.drop:
             return None, zone
         if zone is None or behaviour.refused or question.rdclass != dns.rdataclass.IN:
@@ -291,7 +311,7 @@ class DnsServer:
         if zone is not None:
             key = zone.origin.to_text()
             self.stats.by_zone[key] = self.stats.by_zone.get(key, 0) + 1
-        behaviour = self._behaviour(zone)
+        behaviour = self._behaviour(zone, query.question[0].rdtype if query.question else None)
         if response is None:
             self.stats.dropped += 1
             return None
@@ -460,7 +480,8 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="ZONE=SPEC",
-        help="per-zone behaviour: drop, servfail, refused, truncate, delay_ms=N (comma-joined)",
+        help="per-zone behaviour: drop, servfail, refused, truncate, delay_ms=N, "
+        "rdtypes=A/AAAA (comma-joined)",
     )
     args = parser.parse_args(argv)
     server = DnsServer.from_zone_dir(
