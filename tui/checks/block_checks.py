@@ -24,6 +24,7 @@ from tui.checks.engine import CheckContext, Emit, Job, OnResult, collect, stream
 from tui.checks.resolver import Budget, Lookup
 from tui.checks.results import FAIL, NOT_TESTED, PASS, WARN, CheckResult, Status
 from tui.checks.settings import CheckSettings
+from tui.textsafe import printable
 
 
 @dataclass
@@ -126,7 +127,9 @@ def interpret_dnsbl(zone: str, addresses: Sequence[str]) -> DnsblAnswer:
         except ValueError:
             return DnsblAnswer(NOT_TESTED, f"not a DNSBL answer: {address!r}")
         if value.version != 4 or value not in ipaddress.ip_network("127.0.0.0/8"):
-            return DnsblAnswer(NOT_TESTED, f"not a DNSBL answer: {address} is outside 127.0.0.0/8")
+            return DnsblAnswer(
+                NOT_TESTED, f"not a DNSBL answer: {printable(value)} is outside 127.0.0.0/8"
+            )
         if address == "127.0.0.1":
             return DnsblAnswer(
                 NOT_TESTED,
@@ -156,6 +159,7 @@ class ZoneHealth:
     usable: bool
     reason: str
     evidence: tuple[str, ...] = ()
+    elapsed: float = 0.0  # network time of the probe, counted in each listing check's budget
 
 
 async def probe_zone(ctx: CheckContext, zone: str) -> ZoneHealth:
@@ -163,17 +167,19 @@ async def probe_zone(ctx: CheckContext, zone: str) -> ZoneHealth:
     name = f"2.0.0.127.{zone.rstrip('.')}"
     lookup = await ctx.dnsbl_resolver.lookup(name, "A", ctx.budget())
     evidence = lookup.evidence()
+    spent = lookup.elapsed
     if lookup.ok:
         errors = [a for a in lookup.records if a in ERROR_ANSWERS]
         if errors:
-            return ZoneHealth(zone, False, ERROR_ANSWERS[errors[0]], evidence)
+            return ZoneHealth(zone, False, ERROR_ANSWERS[errors[0]], evidence, spent)
         if "127.0.0.2" in lookup.records:
-            return ZoneHealth(zone, True, "answers its 127.0.0.2 test entry", evidence)
+            return ZoneHealth(zone, True, "answers its 127.0.0.2 test entry", evidence, spent)
         return ZoneHealth(
             zone,
             False,
             f"test entry answered {', '.join(lookup.records)} instead of 127.0.0.2",
             evidence,
+            spent,
         )
     if lookup.empty:
         what = "NXDOMAIN" if lookup.status == "nxdomain" else "NODATA"
@@ -183,8 +189,9 @@ async def probe_zone(ctx: CheckContext, zone: str) -> ZoneHealth:
             f"the zone does not list its 127.0.0.2 test entry ({what}): the zone is dead or "
             "renamed, or the resolver filters it",
             evidence,
+            spent,
         )
-    return ZoneHealth(zone, False, f"test entry lookup failed: {lookup.reason}", evidence)
+    return ZoneHealth(zone, False, f"test entry lookup failed: {lookup.reason}", evidence, spent)
 
 
 def _zone_health_task(ctx: CheckContext, zone: str) -> asyncio.Task[ZoneHealth]:
@@ -229,7 +236,9 @@ async def check_dnsbl(ctx: CheckContext, ip: str, zone: str, emit: Emit) -> None
             )
         )
         return
+    # One time limit for the whole check: the probe's network time is part of it.
     budget = ctx.budget()
+    budget.spend(health.elapsed)
     lookup = await ctx.dnsbl_resolver.lookup(name, "A", budget)
     if lookup.failed:
         emit(CheckResult("dnsbl", subject, NOT_TESTED, lookup.reason, lookup.evidence(), details))
@@ -248,7 +257,7 @@ async def check_dnsbl(ctx: CheckContext, ip: str, zone: str, emit: Emit) -> None
             urls = [m.group(0).rstrip(".,;)") for r in txt.records for m in _URL.finditer(r)]
             if urls:
                 details["delist_url"] = urls[0]
-                reason += f" (see {urls[0]})"
+                reason += f" (see {printable(urls[0], max_chars=300)})"
     emit(CheckResult("dnsbl", subject, answer.status, reason, tuple(evidence), details))
 
 
@@ -326,6 +335,51 @@ def _mx_task(ctx: CheckContext, domain: str) -> asyncio.Task[MxInfo]:
     return ctx.shared(("mx", domain), lambda: lookup_mx(ctx, domain))
 
 
+def _host_failure(host: MxHost) -> str:
+    return next((lookup.reason for lookup in host.lookups if lookup.failed), "lookup failed")
+
+
+def _judge_mx_hosts(info: MxInfo) -> tuple[Status, str]:
+    """The verdict on the MX hosts of a domain whose MX lookup answered (or said NODATA).
+
+    A host whose address lookups answered with nothing has no address; one whose lookups
+    failed is unknown, and unknown hosts make the verdict "not tested", never a failure.
+    """
+    listed = ", ".join(
+        f"{h.host} ({h.preference}): {' '.join(h.addresses) or 'no address'}" for h in info.hosts
+    )
+    empty = [h.host for h in info.hosts if not h.addresses and h.resolved]
+    unknown = [h for h in info.hosts if not h.addresses and not h.resolved]
+    unknown_text = "; ".join(f"{h.host}: {_host_failure(h)}" for h in unknown)
+    if info.implicit:
+        host = info.hosts[0]
+        if host.addresses:
+            return WARN, (
+                "no MX record: mail goes to the domain's own address (implicit MX, RFC 5321 "
+                f"5.1): {' '.join(host.addresses)}"
+            )
+        if unknown:
+            return NOT_TESTED, (
+                "no MX record, and the domain's own address (implicit MX) could not be looked "
+                f"up: {_host_failure(host)}"
+            )
+        return FAIL, (
+            "no MX record and no address of the domain (implicit MX): none, so no mail can "
+            "be delivered"
+        )
+    if empty and len(empty) == len(info.hosts):
+        return FAIL, f"no MX host has an address, so no mail can be delivered: {listed}"
+    if empty:
+        reason = f"MX hosts without an address: {', '.join(empty)}; all: {listed}"
+        if unknown:
+            reason += f"; not looked up: {unknown_text}"
+        return WARN, reason
+    if unknown:
+        return NOT_TESTED, f"addresses of MX hosts could not be looked up: {unknown_text}"
+    count = len(info.hosts)
+    return PASS, f"{count} MX host{'s' if count != 1 else ''}: {listed}"
+
+
 async def check_mx(
     ctx: CheckContext, domain: str, blocking_mx_ips: Sequence[str], emit: Emit
 ) -> None:
@@ -353,23 +407,7 @@ async def check_mx(
     elif info.lookup.failed:
         status, reason = NOT_TESTED, f"MX lookup failed: {info.lookup.reason}"
     else:
-        listed = ", ".join(
-            f"{h.host} ({h.preference}): {' '.join(h.addresses) or 'no address'}"
-            for h in info.hosts
-        )
-        unresolved = [h.host for h in info.hosts if not h.addresses]
-        if info.implicit:
-            status = WARN if info.hosts and info.hosts[0].addresses else FAIL
-            reason = "no MX record: mail goes to the domain's own address (implicit MX): " + (
-                " ".join(info.hosts[0].addresses) or "none, so no mail can be delivered"
-            )
-        elif unresolved:
-            status = WARN
-            reason = f"MX hosts without an address: {', '.join(unresolved)}; all: {listed}"
-        else:
-            status = PASS
-            count = len(info.hosts)
-            reason = f"{count} MX host{'s' if count != 1 else ''}: {listed}"
+        status, reason = _judge_mx_hosts(info)
     emit(CheckResult("mx", domain, status, reason, tuple(evidence), details))
 
     by_address = info.addresses()
@@ -424,7 +462,11 @@ def _same_name(a: str, b: str) -> bool:
 
 
 async def check_rdns(ctx: CheckContext, ip: str, helo: str | None, emit: Emit) -> None:
-    """PTR, forward-confirmed reverse DNS and the HELO name of one stream IP."""
+    """PTR, forward-confirmed reverse DNS and the HELO name of one stream IP.
+
+    The three share one time budget; the HELO name is looked up while the PTR is, so a dead
+    reverse zone does not delay the HELO verdict past the check's time limit.
+    """
     details: dict[str, object] = {"ip": ip}
     try:
         address = ipaddress.ip_address(ip)
@@ -432,19 +474,49 @@ async def check_rdns(ctx: CheckContext, ip: str, helo: str | None, emit: Emit) -
         emit(CheckResult("ptr", ip, NOT_TESTED, "not an IP address", details=details))
         return
     forward_type = "A" if address.version == 4 else "AAAA"
-    ptr = await ctx.resolver.ptr(ip, ctx.budget())
+    budget = ctx.budget()
+    helo_verdict = _helo_without_lookup(helo)
+    helo_lookup: asyncio.Future[Lookup] | None = None
+    if helo and helo_verdict is None:
+        helo_lookup = asyncio.ensure_future(ctx.resolver.lookup(helo, forward_type, budget))
+    try:
+        names, confirmed = await _check_ptr(ctx, ip, address, forward_type, budget, emit)
+        helo_details: dict[str, object] = {"ip": ip, "helo": helo, "ptr": names}
+        if helo_lookup is None:
+            status, reason = helo_verdict or (NOT_TESTED, "HELO name unknown")
+            emit(CheckResult("helo", ip, status, reason, details=helo_details))
+            return
+        lookup = await helo_lookup
+        emit(_judge_helo(ip, address, helo or "", lookup, names, helo_details))
+    finally:
+        if helo_lookup is not None and not helo_lookup.done():
+            helo_lookup.cancel()
+
+
+async def _check_ptr(
+    ctx: CheckContext,
+    ip: str,
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+    forward_type: str,
+    budget: Budget,
+    emit: Emit,
+) -> tuple[list[str], list[str]]:
+    """Emit the PTR and FCrDNS results; return the PTR names and the confirmed ones."""
+    details: dict[str, object] = {"ip": ip}
+    ptr = await ctx.resolver.ptr(ip, budget)
     names = [r.rstrip(".") for r in ptr.records] if ptr.ok else []
     details["ptr"] = names
     if ptr.ok:
         emit(CheckResult("ptr", ip, PASS, f"PTR {', '.join(names)}", ptr.evidence(), details))
     elif ptr.empty:
+        what = "NXDOMAIN" if ptr.status == "nxdomain" else "NODATA"
         emit(
             CheckResult(
                 "ptr",
                 ip,
                 FAIL,
-                "no PTR record: Gmail (5.7.25), Comcast and GMX refuse mail from IPs without "
-                "reverse DNS",
+                f"no PTR record ({what}): Gmail (5.7.25), Comcast and GMX refuse mail from IPs "
+                "without reverse DNS",
                 ptr.evidence(),
                 details,
             )
@@ -456,93 +528,67 @@ async def check_rdns(ctx: CheckContext, ip: str, helo: str | None, emit: Emit) -
     if not names:
         why = "no PTR name to confirm" if ptr.empty or ptr.ok else f"PTR lookup: {ptr.reason}"
         emit(CheckResult("fcrdns", ip, NOT_TESTED, why, details=dict(details)))
+        return names, confirmed
+    forwards = await asyncio.gather(*(ctx.resolver.lookup(n, forward_type, budget) for n in names))
+    evidence = [line for lookup in forwards for line in lookup.evidence()]
+    resolved: dict[str, list[str]] = {}
+    failed = []
+    for name, lookup in zip(names, forwards, strict=True):
+        resolved[name] = list(lookup.records) if lookup.ok else []
+        if lookup.failed:
+            failed.append(f"{name}: {lookup.reason}")
+        if any(_canonical_ip(r) == str(address) for r in resolved[name]):
+            confirmed.append(name)
+    fdetails = dict(details, forward=resolved)
+    if confirmed:
+        result = CheckResult(
+            "fcrdns", ip, PASS, f"{confirmed[0]} resolves back to {ip}", evidence, fdetails
+        )
+    elif failed:
+        result = CheckResult("fcrdns", ip, NOT_TESTED, "; ".join(failed), evidence, fdetails)
     else:
-        budget = ctx.budget()
-        forwards = await asyncio.gather(
-            *(ctx.resolver.lookup(n, forward_type, budget) for n in names)
+        shown = "; ".join(
+            f"{n} resolves to {' '.join(a) if a else 'nothing'}" for n, a in resolved.items()
         )
-        evidence = [line for lookup in forwards for line in lookup.evidence()]
-        resolved: dict[str, list[str]] = {}
-        failed = []
-        for name, lookup in zip(names, forwards, strict=True):
-            resolved[name] = list(lookup.records) if lookup.ok else []
-            if lookup.failed:
-                failed.append(f"{name}: {lookup.reason}")
-            if any(_canonical_ip(r) == str(address) for r in resolved[name]):
-                confirmed.append(name)
-        fdetails = dict(details, forward=resolved)
-        if confirmed:
-            result = CheckResult(
-                "fcrdns", ip, PASS, f"{confirmed[0]} resolves back to {ip}", evidence, fdetails
-            )
-        elif failed:
-            result = CheckResult("fcrdns", ip, NOT_TESTED, "; ".join(failed), evidence, fdetails)
-        else:
-            shown = "; ".join(
-                f"{n} resolves to {' '.join(a) if a else 'nothing'}" for n, a in resolved.items()
-            )
-            result = CheckResult(
-                "fcrdns",
-                ip,
-                FAIL,
-                f"PTR name does not resolve back to {ip}: {shown}",
-                evidence,
-                fdetails,
-            )
-        emit(result)
-
-    await _check_helo(ctx, ip, address, forward_type, helo, names, confirmed, emit)
+        result = CheckResult(
+            "fcrdns",
+            ip,
+            FAIL,
+            f"PTR name does not resolve back to {ip}: {shown}",
+            evidence,
+            fdetails,
+        )
+    emit(result)
+    return names, confirmed
 
 
-async def _check_helo(
-    ctx: CheckContext,
-    ip: str,
-    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
-    forward_type: str,
-    helo: str | None,
-    ptr_names: list[str],
-    confirmed: list[str],
-    emit: Emit,
-) -> None:
-    details: dict[str, object] = {"ip": ip, "helo": helo, "ptr": ptr_names}
+def _helo_without_lookup(helo: str | None) -> tuple[Status, str] | None:
+    """The HELO verdict when no lookup is needed (unknown, address literal, not a FQDN)."""
     if not helo:
-        emit(
-            CheckResult(
-                "helo",
-                ip,
-                NOT_TESTED,
-                "HELO name unknown (set checks.helo or --helo)",
-                details=details,
-            )
-        )
-        return
+        return NOT_TESTED, "HELO name unknown (set checks.helo or --helo)"
     with contextlib.suppress(ValueError):
         ipaddress.ip_address(helo.strip("[]"))
-        emit(
-            CheckResult(
-                "helo",
-                ip,
-                FAIL,
-                f"HELO {helo} is an address literal, not a host name",
-                details=details,
-            )
-        )
-        return
+        return FAIL, f"HELO {helo} is an address literal, not a host name"
     if "." not in helo.strip("."):
-        emit(
-            CheckResult(
-                "helo", ip, FAIL, f"HELO {helo} is not a fully-qualified name", details=details
-            )
-        )
-        return
-    lookup = await ctx.resolver.lookup(helo, forward_type, ctx.budget())
+        return FAIL, f"HELO {helo} is not a fully-qualified name"
+    return None
+
+
+def _judge_helo(
+    ip: str,
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+    helo: str,
+    lookup: Lookup,
+    ptr_names: list[str],
+    details: dict[str, object],
+) -> CheckResult:
     evidence = lookup.evidence()
     resolves_back = lookup.ok and any(_canonical_ip(r) == str(address) for r in lookup.records)
     matches_ptr = any(_same_name(helo, n) for n in ptr_names)
     if lookup.failed:
-        result = CheckResult("helo", ip, NOT_TESTED, lookup.reason, evidence, details)
-    elif resolves_back and matches_ptr:
-        result = CheckResult(
+        return CheckResult("helo", ip, NOT_TESTED, lookup.reason, evidence, details)
+    if resolves_back and matches_ptr:
+        return CheckResult(
             "helo",
             ip,
             PASS,
@@ -550,9 +596,9 @@ async def _check_helo(
             evidence,
             details,
         )
-    elif resolves_back:
+    if resolves_back:
         ptr_text = ", ".join(ptr_names) or "none"
-        result = CheckResult(
+        return CheckResult(
             "helo",
             ip,
             WARN,
@@ -560,8 +606,8 @@ async def _check_helo(
             evidence,
             details,
         )
-    elif lookup.empty:
-        result = CheckResult(
+    if lookup.empty:
+        return CheckResult(
             "helo",
             ip,
             FAIL,
@@ -570,16 +616,14 @@ async def _check_helo(
             evidence,
             details,
         )
-    else:
-        result = CheckResult(
-            "helo",
-            ip,
-            FAIL,
-            f"HELO {helo} resolves to {' '.join(lookup.records)}, not {ip}",
-            evidence,
-            details,
-        )
-    emit(result)
+    return CheckResult(
+        "helo",
+        ip,
+        FAIL,
+        f"HELO {helo} resolves to {' '.join(lookup.records)}, not {ip}",
+        evidence,
+        details,
+    )
 
 
 # -- scheduling ------------------------------------------------------------------------------

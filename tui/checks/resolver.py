@@ -57,6 +57,13 @@ class Budget:
             end = time.monotonic() + self.seconds
             self.deadline = end if self.hard_deadline is None else min(end, self.hard_deadline)
 
+    def spend(self, seconds: float) -> None:
+        """Start the clock and count ``seconds`` the check already spent on the network
+        elsewhere (e.g. a shared lookup it had to wait for)."""
+        self.start()
+        if self.deadline is not None and seconds > 0:
+            self.deadline -= seconds
+
     def extend(self, seconds: float) -> None:
         """Give back ``seconds`` spent waiting (not past the hard deadline)."""
         if self.deadline is not None and seconds > 0:
