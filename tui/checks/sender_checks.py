@@ -17,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import functools
 import importlib.util
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, ParamSpec, TypeVar
 
@@ -132,7 +133,11 @@ async def check_spf_record(ctx: CheckContext, domain: str, emit: Emit) -> None:
         emit(CheckResult("spf-record", domain, NOT_TESTED, walk.lookup.reason, evidence, details))
         emit(
             CheckResult(
-                "spf-lookups", domain, NOT_TESTED, "no SPF record to count", details=details
+                "spf-lookups",
+                domain,
+                NOT_TESTED,
+                f"no SPF record to count: {walk.lookup.reason}",
+                details=details,
             )
         )
         return
@@ -360,11 +365,26 @@ async def check_dmarc(
         return
     tags = parse_dmarc(records[0])
     details.update({"found_at": found_at, "tags": {k: tags[k] for k in tags if k in _DMARC_TAGS}})
-    inherited = found_at != domain
+    inherited_from = found_at if found_at != domain else None
+    status, reason, policy = dmarc_verdict(tags, inherited_from)
+    details["policy"] = policy
+    emit(CheckResult("dmarc", domain, status, reason, tuple(evidence), details))
+
+
+def dmarc_verdict(
+    tags: Mapping[str, str], inherited_from: str | None = None
+) -> tuple[Status, str, str]:
+    """``(status, reason, policy)`` for the tags of one DMARC record (see :func:`parse_dmarc`).
+
+    ``inherited_from`` is the organizational domain when the record was found there, not at
+    the domain itself: its ``sp=`` (else ``p=``) applies then. ``policy`` is the lower-cased
+    policy as written (possibly not a valid one).
+    """
+    inherited = inherited_from is not None
     policy = (tags.get("sp") or tags.get("p", "")) if inherited else tags.get("p", "")
     policy = policy.lower()
-    details["policy"] = policy
-    where = f" (inherited from {found_at})" if inherited else ""
+    where = f" (inherited from {inherited_from})" if inherited else ""
+    status: Status
     if policy not in ("none", "quarantine", "reject"):
         status, reason = (
             FAIL,
@@ -376,11 +396,13 @@ async def check_dmarc(
     else:
         status, reason = PASS, f"p={policy}{where}"
         pct = tags.get("pct", "100")
-        if pct.isdigit() and int(pct) < 100:
-            status, reason = WARN, f"p={policy} applied to only {pct}% of failing mail{where}"
+        # ASCII digits only: str.isdigit() is also true for "²", which int() refuses.
+        if pct.isascii() and pct.isdigit() and int(pct) < 100:
+            status = WARN
+            reason = f"p={policy} applied to only {int(pct)}% of failing mail{where}"
     if "rua" not in tags:
         reason += "; no rua= (no aggregate reports)"
-    emit(CheckResult("dmarc", domain, status, reason, tuple(evidence), details))
+    return status, reason, policy
 
 
 _DMARC_TAGS = ("v", "p", "sp", "pct", "rua", "ruf", "adkim", "aspf", "fo", "ri")
@@ -416,17 +438,21 @@ class _ListHandler(logging.Handler):
 
 def sign_and_verify(
     resolver: Resolver, domain: str, selector: str, key: PrivateKey, budget: Budget
-) -> tuple[bool, str, tuple[str, ...]]:
+) -> tuple[bool | None, str, tuple[str, ...]]:
     """Sign a test message with dkimpy and verify it, looking the key up through
-    ``resolver``; returns (verified, why, evidence). Blocking: run in a thread."""
+    ``resolver``; returns (verified, why, evidence). ``verified`` is ``None`` when the key
+    could not be looked up (timeout, SERVFAIL...): nothing was verified then. Blocking: run
+    in a thread."""
     budget.start()
     trail: list[str] = []
+    dns_failures: list[str] = []
 
     def dnsfunc(name: bytes | str, timeout: float = 5) -> bytes | None:
         text = name.decode("ascii", errors="replace") if isinstance(name, bytes) else name
         lookup = resolver.lookup_sync(text, "TXT", budget)
         trail.extend(lookup.evidence())
         if lookup.failed:
+            dns_failures.append(lookup.reason)
             raise dkim.DnsTimeoutError(lookup.reason)
         for record in lookup.records:
             if looks_like_key_record(record):
@@ -451,18 +477,30 @@ def sign_and_verify(
     try:
         ok = dkim.verify(signature + message, logger=logger, dnsfunc=dnsfunc, minkey=1024)
     except Exception as exc:  # noqa: BLE001 - dkimpy raises beyond DKIMException on odd keys
+        if dns_failures:
+            return None, f"key lookup during verification: {dns_failures[0]}", tuple(trail)
         return False, f"dkimpy could not verify: {type(exc).__name__}: {exc}", tuple(trail)
+    if dns_failures and not ok:
+        return None, f"key lookup during verification: {dns_failures[0]}", tuple(trail)
     if ok:
         return True, "a test message signed with the private key verifies against DNS", tuple(trail)
     why = handler.messages[-1] if handler.messages else "signature did not verify"
     return False, f"dkimpy verification failed: {why}", tuple(trail)
 
 
+@functools.lru_cache(maxsize=32)
+def _load_key_cached(pem: str) -> PrivateKey:
+    return load_private_key(pem)
+
+
 def _read_key(sel: DkimSelector) -> tuple[PrivateKey | None, str | None]:
+    """The selector's private key, or why it cannot be read. Loading an RSA key checks it
+    (about 0.1 s of CPU for 2048 bits), so run this in a thread; a key used for several
+    domains is loaded once."""
     if not sel.private_key_pem:
         return None, None
     try:
-        return load_private_key(sel.private_key_pem), None
+        return _load_key_cached(sel.private_key_pem), None
     except ValueError as exc:
         return None, str(exc)
 
@@ -508,9 +546,15 @@ async def check_dkim(ctx: CheckContext, domain: str, sel: DkimSelector, emit: Em
         "has_private_key": bool(sel.private_key_pem),
     }
     budget = ctx.budget()
-    lookup = await ctx.resolver.lookup(name, "TXT", budget)
+    # The private key is read in a thread while the key record is looked up: reading it
+    # on the event loop would hold up every other check (and a console) for its CPU time.
+    key_task = asyncio.ensure_future(asyncio.to_thread(_read_key, sel))
+    try:
+        lookup = await ctx.resolver.lookup(name, "TXT", budget)
+        private_key, key_error = await key_task
+    finally:
+        key_task.cancel()
     evidence = lookup.evidence()
-    private_key, key_error = _read_key(sel)
     key_records = [r for r in lookup.records if looks_like_key_record(r)] if lookup.ok else []
     record: KeyRecord | None = None
 
@@ -629,19 +673,20 @@ async def check_dkim(ctx: CheckContext, domain: str, sel: DkimSelector, emit: Em
             )
         )
         return
-    vbudget = ctx.budget()
+    # The same time budget as the key lookup: the whole check stays within its limit.
     outcome = await _in_thread(
-        ctx, vbudget, sign_and_verify, ctx.resolver, domain, sel.selector, private_key, vbudget
+        ctx, budget, sign_and_verify, ctx.resolver, domain, sel.selector, private_key, budget
     )
     if outcome is None:
         emit(
             CheckResult(
-                "dkim-sign-verify", subject, NOT_TESTED, vbudget.expired_reason(), details=mdetails
+                "dkim-sign-verify", subject, NOT_TESTED, budget.expired_reason(), details=mdetails
             )
         )
         return
     ok, why, trail = outcome
-    emit(CheckResult("dkim-sign-verify", subject, PASS if ok else FAIL, why, trail, mdetails))
+    verdict: Status = NOT_TESTED if ok is None else (PASS if ok else FAIL)
+    emit(CheckResult("dkim-sign-verify", subject, verdict, why, trail, mdetails))
 
 
 # -- scheduling --------------------------------------------------------------------------------
