@@ -231,6 +231,8 @@ class LmTriageApp(App[int]):
     CSS_PATH = "app.tcss"
     BINDINGS = [k.binding() for k in KEYS]
     ENABLE_COMMAND_PALETTE = True
+    # The block table, not the tab strip, has the keyboard from the start (1 2 3 switch tabs).
+    AUTO_FOCUS = "#domain-table"
 
     def __init__(self, core: Core, *, clock: Callable[[], datetime] = datetime.now) -> None:
         super().__init__()
