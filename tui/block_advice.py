@@ -40,7 +40,7 @@ def gather_facts(
     core: Core, conn: Connection, block: Block, check_results: Sequence[CheckResult] = ()
 ) -> BlockFacts:
     """The facts :func:`tui.diagnose.advice.advise` reasons over, read for ``block``."""
-    from tui.diagnose.advice import BlockFacts, ConnectionLimit
+    from tui.diagnose.advice import BlockFacts
 
     groups: list = []
     if core.schema.has("attempts"):
@@ -65,7 +65,7 @@ def gather_facts(
         now=core.now(),
         stream_ips=tuple(ips),
         blocked_ips=blocked_ip_count(core, conn, block.stream_id, block.domain),
-        connection_limit=ConnectionLimit.of(limit) if limit is not None else None,
+        connection_limit=limit,
         check_results=tuple(check_results),
         latest_reply=block.latest_reply,
         latest_code=block.latest_code,

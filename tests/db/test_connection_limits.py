@@ -28,7 +28,7 @@ def test_default_and_existing_rows(core) -> None:
         gmail = get_limit(core.schema, conn, "gmail.com")
         yahoo = get_limit(core.schema, conn, "YAHOO.com")
         both = limits_for(core.schema, conn, ["gmail.com", "yahoo.com"])
-    assert gmail.is_default and gmail.effective_connections == 10 and "default" in gmail.describe()
+    assert gmail.is_default and gmail.connections == 10 and "default" in gmail.describe()
     assert (yahoo.connection_limit, yahoo.per_hour, yahoo.per_connection) == (5, 500, 20)
     assert both["yahoo.com"].connection_limit == 5 and both["gmail.com"].is_default
 
@@ -82,7 +82,7 @@ def test_bad_values_and_read_only(core) -> None:
 
 def test_cli_show_and_set(sqlite_db, capsys) -> None:
     assert main(["dcl", *sqlite_db.args("--domain", "yahoo.com")]) == 0
-    assert "5 connection(s) per MX" in capsys.readouterr().out
+    assert "5 connections per MX" in capsys.readouterr().out
     assert (
         main(
             [

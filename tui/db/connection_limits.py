@@ -16,48 +16,8 @@ from sqlalchemy.engine import Connection, Engine
 from tui.db.audit import COMMITTED, FAILED, AuditContext, AuditRow, AuditStore
 from tui.db.discover import BoundSchema
 from tui.db.errors import describe_exception
+from tui.db.records import DEFAULT_CONNECTIONS, ConnectionLimit  # noqa: F401 - re-exported
 from tui.errors import FeatureUnavailable, LmError, ReadOnlyError
-
-DEFAULT_CONNECTIONS = 10
-
-
-@dataclass(frozen=True, slots=True)
-class DomainLimit:
-    """The effective limit of a receiving domain."""
-
-    domain: str
-    connection_limit: int | None
-    per_hour: int | None
-    per_connection: int | None
-    is_default: bool
-
-    @property
-    def effective_connections(self) -> int:
-        """Connections per MX ListManager will open."""
-        return self.connection_limit if self.connection_limit else DEFAULT_CONNECTIONS
-
-    def describe(self) -> str:
-        """``5 connections per MX, 500 per hour, 20 messages per connection`` (or the default)."""
-        if self.is_default:
-            return f"default: {DEFAULT_CONNECTIONS} connections per MX, no hourly or per-connection cap"
-        parts = [f"{self.effective_connections} connection(s) per MX"]
-        parts.append(f"{self.per_hour} connection(s) an hour" if self.per_hour else "no hourly cap")
-        parts.append(
-            f"{self.per_connection} message(s) per connection"
-            if self.per_connection
-            else "no per-connection cap"
-        )
-        return ", ".join(parts)
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain data."""
-        return {
-            "domain": self.domain,
-            "connection_limit": self.connection_limit,
-            "per_hour": self.per_hour,
-            "per_connection": self.per_connection,
-            "default": self.is_default,
-        }
 
 
 def _table(schema: BoundSchema) -> sa.Table:
@@ -69,11 +29,11 @@ def _table(schema: BoundSchema) -> sa.Table:
     return schema.t("connection_limits")
 
 
-def get_limit(schema: BoundSchema, conn: Connection, domain: str) -> DomainLimit:
+def get_limit(schema: BoundSchema, conn: Connection, domain: str) -> ConnectionLimit:
     """The domain's row, or ListManager's default when there is none."""
     domain = domain.strip().lower()
     if not schema.has("connection_limits"):
-        return DomainLimit(domain, None, None, None, True)
+        return ConnectionLimit(domain, None, None, None, True)
     t = schema.t("connection_limits")
     row = conn.execute(
         sa.select(
@@ -86,13 +46,15 @@ def get_limit(schema: BoundSchema, conn: Connection, domain: str) -> DomainLimit
         .limit(1)
     ).first()
     if row is None:
-        return DomainLimit(domain, None, None, None, True)
-    return DomainLimit(str(row[0]), row[1], row[2], row[3], False)
+        return ConnectionLimit(domain, None, None, None, True)
+    return ConnectionLimit(str(row[0]), row[1], row[2], row[3], False)
 
 
-def limits_for(schema: BoundSchema, conn: Connection, domains: list[str]) -> dict[str, DomainLimit]:
+def limits_for(
+    schema: BoundSchema, conn: Connection, domains: list[str]
+) -> dict[str, ConnectionLimit]:
     """Limits of several domains at once (the console's pages)."""
-    out = {d.lower(): DomainLimit(d.lower(), None, None, None, True) for d in domains}
+    out = {d.lower(): ConnectionLimit(d.lower(), None, None, None, True) for d in domains}
     if not schema.has("connection_limits") or not domains:
         return out
     t = schema.t("connection_limits")
@@ -106,7 +68,7 @@ def limits_for(schema: BoundSchema, conn: Connection, domains: list[str]) -> dic
             schema.col("connection_limits", "MaxMsgPerConn_"),
         ).where(sa.func.lower(t.c.Domain_).in_(list(part)))
         for d, limit, hour, per_conn in conn.execute(stmt):
-            out[d] = DomainLimit(d, limit, hour, per_conn, False)
+            out[d] = ConnectionLimit(d, limit, hour, per_conn, False)
     return out
 
 
@@ -119,8 +81,8 @@ def _validate(value: int | None, what: str, low: int, high: int) -> None:
 class LimitChange:
     """What a DCL write did."""
 
-    before: DomainLimit
-    after: DomainLimit
+    before: ConnectionLimit
+    after: ConnectionLimit
     event_id: int | None
 
 
@@ -169,7 +131,7 @@ def set_limit(
                     "connection_limits", "MaxMsgPerConn_"
                 ):
                     values["MaxMsgPerConn_"] = per_connection
-                after = DomainLimit(
+                after = ConnectionLimit(
                     before.domain if not before.is_default else domain,
                     limit,
                     per_hour if per_hour is not None else before.per_hour,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -183,3 +184,82 @@ class Dashboard:
     stream_ips: list[str]
     volume: VolumeSeries | None
     notes: list[str] = field(default_factory=list)
+
+
+DEFAULT_CONNECTIONS = 10  # ListManager's Domain Connection Limit when a domain has no row
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimit:
+    """A receiving domain's Domain Connection Limit (``domainconnectionlimits_``).
+
+    ``connection_limit`` is ConnectionLimit_ (connections per receiving IP), ``per_hour``
+    ConnPerHour_ (TCP connections per receiving IP per hour), ``per_connection``
+    MaxMsgPerConn_ (messages per connection). ``is_default`` means the domain has no row:
+    ListManager then opens up to 10 connections per MX IP, with no hourly or per-connection cap.
+    """
+
+    domain: str
+    connection_limit: int | None
+    per_hour: int | None
+    per_connection: int | None
+    is_default: bool
+
+    @classmethod
+    def default(cls, domain: str) -> ConnectionLimit:
+        """The limit of a domain that has no row."""
+        return cls(domain, None, None, None, True)
+
+    @classmethod
+    def of(cls, value: Any) -> ConnectionLimit:
+        """Copy any object with the same attribute names."""
+        return cls(
+            domain=str(value.domain),
+            connection_limit=value.connection_limit,
+            per_hour=value.per_hour,
+            per_connection=value.per_connection,
+            is_default=bool(value.is_default),
+        )
+
+    @property
+    def connections(self) -> int:
+        """The connections per MX IP ListManager will open."""
+        limit = self.connection_limit
+        return limit if isinstance(limit, int) and limit > 0 else DEFAULT_CONNECTIONS
+
+    def describe(self) -> str:
+        """``default 10 connections per MX …`` or ``2 connections per MX, 60 connections an
+        hour, 20 messages per connection``."""
+        if self.is_default:
+            return (
+                f"default {DEFAULT_CONNECTIONS} connections per MX (no row), "
+                "no hourly or per-connection cap"
+            )
+        parts = [f"{self.connections} connection{'s' if self.connections != 1 else ''} per MX"]
+        parts.append(f"{self.per_hour} connections an hour" if self.per_hour else "no hourly cap")
+        parts.append(
+            f"{self.per_connection} messages per connection"
+            if self.per_connection
+            else "no per-connection cap"
+        )
+        return ", ".join(parts)
+
+    def command(self) -> str:
+        """The ``lmtriage dcl`` command line that sets this limit."""
+        domain = "".join(c for c in self.domain if c.isprintable())[:253]
+        cmd = f"lmtriage dcl --domain {shlex.quote(domain)} --limit {self.connections}"
+        if self.per_hour:
+            cmd += f" --per-hour {self.per_hour}"
+        if self.per_connection:
+            cmd += f" --per-connection {self.per_connection}"
+        return cmd
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data."""
+        return {
+            "domain": self.domain,
+            "connection_limit": self.connection_limit,
+            "per_hour": self.per_hour,
+            "per_connection": self.per_connection,
+            "is_default": self.is_default,
+        }

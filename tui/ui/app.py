@@ -930,7 +930,7 @@ class LmTriageApp(App[int]):
             why = f"{advice.category}: propose {proposed.describe()}"
         else:
             proposal = (
-                max(1, current.effective_connections // 2),
+                max(1, current.connections // 2),
                 current.per_hour,
                 current.per_connection,
             )
