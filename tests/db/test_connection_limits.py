@@ -96,7 +96,7 @@ def test_cli_show_and_set(sqlite_db, capsys) -> None:
     )
     out = json.loads(capsys.readouterr().out)
     assert (
-        out["before"]["default"] is True
+        out["before"]["is_default"] is True
         and out["after"]["connection_limit"] == 2
         and out["audit_event"]
     )
