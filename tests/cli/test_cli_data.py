@@ -191,3 +191,19 @@ def test_python_dash_m_entry_point() -> None:
         [sys.executable, "-m", "tui", "--version"], capture_output=True, text=True, check=True
     )
     assert out.stdout.startswith("lmtriage ")
+
+
+def test_blocks_json_has_the_category(sqlite_db, capsys) -> None:
+    code, out, _ = run(capsys, "blocks", *sqlite_db.args("--kind", "domain", "--format", "json"))
+    by_domain = {b["domain"]: b for b in json.loads(out)}
+    assert by_domain["gmail.com"]["category"] == "rate_limit"  # the latest reply is 4.7.28
+    assert by_domain["hotmail.com"]["category"] == "ip_reputation_block"
+    assert by_domain["odd_domain%.example"]["category"] is None  # no reply in the window
+
+
+def test_embedded_demo_database_is_built_on_first_run(capsys) -> None:
+    code, out, err = run(capsys, "doctor")
+    assert code == 0 and out.startswith("database      DEMO (")
+    assert "demo clock" in out
+    code, out, _ = run(capsys, "blocks", "--kind", "domain", "--format", "json")
+    assert code == 0 and len(json.loads(out)) > 10

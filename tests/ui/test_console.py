@@ -283,3 +283,16 @@ async def test_sort_cycles_columns(sqlite_db, make_app) -> None:
         await pilot.press("S")
         await settle(pilot)
         assert ids(app, "domains")[0] == 104
+
+
+async def test_palette_offers_every_action(sqlite_db, make_app) -> None:
+    app = make_app(sqlite_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        missing = [
+            k.description
+            for k in KEYS
+            if k.id not in ("quit", "help") and k.description not in titles
+        ]
+        assert not missing

@@ -25,6 +25,7 @@ COLUMNS = [
     "blocked_since",
     "next_retry",
     "attempts",
+    "category",
     "latest_reply",
 ]
 
@@ -70,8 +71,13 @@ def run(args: argparse.Namespace) -> int:
                 descending=args.desc,
             )
             blocks += list(iter_blocks(core.schema, conn, filt, since=since, limit=args.limit))
+    from tui.diagnose.classify import classify
+
     records = [b.to_json() for b in blocks]
     for record, block in zip(records, blocks, strict=True):
+        record["category"] = (
+            classify(block.latest_reply, block.latest_code).category if block.latest_reply else None
+        )
         record["next_retry"] = (
             block.next_retry
             if block.next_retry
@@ -90,9 +96,10 @@ def run(args: argparse.Namespace) -> int:
             "SINCE",
             "NEXT RETRY",
             "ATTEMPTS",
+            "CATEGORY",
             "LATEST REPLY",
         ],
-        max_width={"latest_reply": 60, "domain": 40, "stream": 16},
+        max_width={"latest_reply": 60, "domain": 40, "stream": 16, "category": 22},
         empty_message="no blocks",
     )
     return 0
