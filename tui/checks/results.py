@@ -1,8 +1,11 @@
 """The result of one check: what was tested, the verdict, one line of why, and the raw records.
 
 A result is plain data so the console, the CLI and JSON output all show the same thing. The
-``reason`` is one line written by us; anything that came from DNS (TXT records can hold any
-bytes) goes into ``evidence`` and must be shown through :func:`tui.textsafe.printable`.
+``reason`` is one line written by us; it may quote DNS text (a tag value, an SPF term, a delist
+URL), so it is made safe on creation: whitespace runs become one space, control characters
+become visible escapes (:func:`tui.textsafe.printable`) and it is cut at
+:data:`REASON_MAX_CHARS`. Raw DNS text (TXT records can hold any bytes) goes into ``evidence``
+and must be shown through :func:`tui.textsafe.printable`.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from tui.textsafe import printable
 
 Status = Literal["pass", "warn", "fail", "not_tested"]
 
@@ -52,8 +57,12 @@ def worst(statuses: Iterable[Status]) -> Status:
     return result
 
 
+REASON_MAX_CHARS = 2000
+"""Longest reason kept (a hostile record could make one of megabytes)."""
+
+
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    return printable(" ".join(str(text).split()), max_chars=REASON_MAX_CHARS)
 
 
 @dataclass(frozen=True)
