@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from dkim.util import InvalidTagValueList, parse_tag_value
@@ -106,6 +107,9 @@ def load_rsa_public_der(data: bytes) -> rsa.RSAPublicKey:
     (both appear in the wild)."""
     try:
         key = serialization.load_der_public_key(data)
+    except UnsupportedAlgorithm as exc:
+        # A well-formed key of an algorithm or curve cryptography does not know.
+        raise ValueError(f"unsupported key algorithm ({exc})") from None
     except (ValueError, TypeError):
         key = None
     if key is not None:
@@ -119,7 +123,7 @@ def load_rsa_public_der(data: bytes) -> rsa.RSAPublicKey:
     )
     try:
         key = serialization.load_pem_public_key(pem)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnsupportedAlgorithm):
         raise ValueError("neither SubjectPublicKeyInfo nor PKCS#1 DER") from None
     if not isinstance(key, rsa.RSAPublicKey):
         raise ValueError("not an RSA key")
@@ -151,7 +155,7 @@ def load_private_key(text: str | bytes) -> PrivateKey:
     for pem in candidates:
         try:
             key: Any = serialization.load_pem_private_key(pem, password=None)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             last = exc
             continue
         if isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
