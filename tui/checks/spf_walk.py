@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -195,8 +196,14 @@ class SpfWalk:
         return top
 
 
+_DUAL_CIDR = re.compile(r"(/\d{1,3})?(//\d{1,3})?$")
+"""The ``/24``, ``//64`` or ``/24//64`` that may end an ``a`` or ``mx`` term (RFC 7208 5.3)."""
+
+
 def _split_term(term: str) -> tuple[str, str | None]:
-    """``("include", "_spf.example.com")`` for ``~include:_spf.example.com``."""
+    """``("include", "_spf.example.com")`` for ``~include:_spf.example.com``;
+    ``("a", "mail.example.com")`` for ``a:mail.example.com/24`` (the CIDR is no part of the
+    name); ``("ip4", "192.0.2.0/24")`` for ``ip4:192.0.2.0/24``."""
     body = term[1:] if term[:1] in "+-~?" else term
     if "=" in body and (":" not in body or body.index("=") < body.index(":")):
         name, _, value = body.partition("=")
@@ -204,7 +211,12 @@ def _split_term(term: str) -> tuple[str, str | None]:
     for sep in (":", "/"):
         if sep in body:
             name, _, value = body.partition(sep)
-            return name.lower(), (value if sep == ":" else None)
+            name = name.lower()
+            if sep != ":":
+                return name, None
+            if name in ("a", "mx"):
+                value = _DUAL_CIDR.sub("", value, count=1)
+            return name, value
     return body.lower(), None
 
 
