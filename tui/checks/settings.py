@@ -8,12 +8,15 @@ naming the key, e.g. ``checks.timeout: must be a number of seconds > 0``.
 from __future__ import annotations
 
 import ipaddress
+import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from tui.errors import ConfigError
+from tui.textsafe import printable
 
 Nameserver = tuple[str, int]
 
@@ -31,6 +34,12 @@ DEFAULT_DNSBL_ZONES: tuple[str, ...] = (
 (``dnsbl-2``/``dnsbl-3.uceprotect.net``) list whole networks and are reported as warnings only."""
 
 RESOLV_CONF = "/etc/resolv.conf"
+
+MAX_SECONDS = 86400.0
+"""Longest ``timeout`` or ``deadline`` accepted (larger values overflow socket timeouts)."""
+
+_ZONE_INDEX = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+"""An IPv6 zone index: an interface name or number (``fe80::1%eth0``)."""
 
 
 def parse_hostport(text: str, *, key: str = "nameserver", default_port: int = 53) -> Nameserver:
@@ -61,9 +70,13 @@ def parse_hostport(text: str, *, key: str = "nameserver", default_port: int = 53
         address = ipaddress.ip_address(host)
     except ValueError:
         raise ConfigError(f"{key}: {host!r} is not an IP address (use HOST[:PORT])") from None
+    scope = getattr(address, "scope_id", None)
+    if scope is not None and not _ZONE_INDEX.fullmatch(scope):
+        raise ConfigError(f"{key}: {host!r} has an odd zone index (want e.g. fe80::1%eth0)")
     port = default_port
     if port_text is not None:
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        # ASCII digits only: "²" and "٣" are digits to str.isdigit().
+        if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
             raise ConfigError(f"{key}: port must be 1-65535, got {port_text!r}")
         port = int(port_text)
     return (str(address), port)
@@ -159,7 +172,9 @@ class CheckSettings:
             raise ConfigError("checks: must be a table")
         for key in data:
             if key not in cls.KEYS:
-                raise ConfigError(f"checks.{key}: unknown key (known: {', '.join(cls.KEYS)})")
+                raise ConfigError(
+                    f"checks.{_shown(key)}: unknown key (known: {', '.join(cls.KEYS)})"
+                )
         if "nameservers" in data:
             settings.nameservers = _nameservers(data["nameservers"], "checks.nameservers")
         if "dnsbl_nameservers" in data:
@@ -170,9 +185,9 @@ class CheckSettings:
             zones = _str_list(data["dnsbl_zones"], "checks.dnsbl_zones")
             settings.dnsbl_zones = [_domain(z, "checks.dnsbl_zones") for z in zones]
         if "timeout" in data:
-            settings.timeout = _positive(data["timeout"], "checks.timeout")
+            settings.timeout = _seconds(data["timeout"], "checks.timeout")
         if "deadline" in data:
-            settings.deadline = _positive(data["deadline"], "checks.deadline")
+            settings.deadline = _seconds(data["deadline"], "checks.deadline")
         if "retries" in data:
             settings.retries = _int(data["retries"], "checks.retries", 0, 10)
         if "concurrency" in data:
@@ -184,10 +199,11 @@ class CheckSettings:
             elif isinstance(helo, Mapping):
                 by_ip: dict[str, str] = {}
                 for ip, name in helo.items():
-                    ip_text = _ip(ip, f"checks.helo.{ip}")
+                    where = f"checks.helo.{_shown(ip)}"
+                    ip_text = _ip(ip, where)
                     if not isinstance(name, str):
-                        raise ConfigError(f"checks.helo.{ip}: must be a host name string")
-                    by_ip[ip_text] = _domain(name, f"checks.helo.{ip}")
+                        raise ConfigError(f"{where}: must be a host name string")
+                    by_ip[ip_text] = _domain(name, where)
                 settings.helo_by_ip = by_ip
             else:
                 raise ConfigError("checks.helo: must be a host name or a table IP = name")
@@ -203,7 +219,9 @@ class CheckSettings:
             parsed: dict[str, str] = {}
             for name, path in keys.items():
                 if not isinstance(path, str) or not path:
-                    raise ConfigError(f"checks.dkim_keys.{name}: must be a file path string")
+                    raise ConfigError(
+                        f"checks.dkim_keys.{_shown(name)}: must be a file path string"
+                    )
                 parsed[str(name).lower()] = path
             settings.dkim_keys = parsed
         if "mail_from" in data:
@@ -219,8 +237,8 @@ class CheckSettings:
                 )
             settings.stream_sender_domains = {
                 str(stream).lower(): [
-                    _domain(d, f"checks.stream_sender_domains.{stream}")
-                    for d in _str_list(domains, f"checks.stream_sender_domains.{stream}")
+                    _domain(d, f"checks.stream_sender_domains.{_shown(stream)}")
+                    for d in _str_list(domains, f"checks.stream_sender_domains.{_shown(stream)}")
                 ]
                 for stream, domains in table.items()
             }
@@ -271,9 +289,21 @@ def _str_list(value: Any, key: str) -> list[str]:
     return out
 
 
-def _positive(value: Any, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ConfigError(f"{key}: must be a number of seconds > 0, got {value!r}")
+def _shown(key: Any) -> str:
+    """A table key as shown in a message: one line, no control characters, not huge."""
+    return printable(str(key), max_chars=80)
+
+
+def _seconds(value: Any, key: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 < value <= MAX_SECONDS
+    ):
+        raise ConfigError(
+            f"{key}: must be a number of seconds > 0 and at most {MAX_SECONDS:g}, got {value!r}"
+        )
     return float(value)
 
 
@@ -295,7 +325,7 @@ def _domain(value: str, key: str) -> str:
     labels = name.split(".")
     if not name or len(name) > 253 or any(not 0 < len(label) < 64 for label in labels):
         raise ConfigError(f"{key}: {value!r} is not a domain name")
-    if any(ch.isspace() or ch in "/@:" for ch in name):
+    if any(ch.isspace() or ch in "/@:" or not ch.isprintable() for ch in name):
         raise ConfigError(f"{key}: {value!r} is not a domain name")
     return name
 
