@@ -39,6 +39,7 @@ The file is ``--config``, else ``$LMTRIAGE_CONFIG``, else ``$XDG_CONFIG_HOME/lmt
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
@@ -50,6 +51,7 @@ from typing import Any
 
 from tui.db.model import SchemaNames
 from tui.errors import ConfigError
+from tui.textsafe import printable
 
 RELEASE_MODES = ("delete", "retry-now")
 ENV_DB = "LMTRIAGE_DB"
@@ -71,21 +73,31 @@ def xdg_dir(kind: str, app: str = "lmtriage") -> Path:
     return root / app
 
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_DURATION = re.compile(r"^\s*([0-9]+)\s*([smhdw])\s*$")
 
 
 def parse_duration(text: str | int | float, what: str = "duration") -> timedelta:
-    """``"7d"``, ``"12h"``, ``"30m"``, ``"2w"`` or a number of seconds."""
+    """``"7d"``, ``"12h"``, ``"30m"``, ``"2w"`` or a number of seconds; more than zero and
+    at most what :class:`~datetime.timedelta` holds (about 2.7 million years)."""
     if isinstance(text, bool):
         raise ConfigError(f"{what}: expected a duration like 7d, 12h or 30m")
     if isinstance(text, int | float):
-        return timedelta(seconds=float(text))
-    match = _DURATION.match(str(text))
-    if not match:
+        seconds = float(text)
+    else:
+        match = _DURATION.match(str(text))
+        if not match:
+            raise ConfigError(f"{what}: {text!r} is not a duration like 7d, 12h or 30m")
+        value, unit = int(match.group(1)), match.group(2)
+        seconds = float(value * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit])
+    if not math.isfinite(seconds):
         raise ConfigError(f"{what}: {text!r} is not a duration like 7d, 12h or 30m")
-    value, unit = int(match.group(1)), match.group(2)
-    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
-    return timedelta(seconds=value * seconds)
+    try:
+        duration = timedelta(seconds=seconds)
+    except OverflowError:
+        raise ConfigError(f"{what}: {text!r} is too long a duration") from None
+    if duration <= timedelta(0):  # also less than a microsecond
+        raise ConfigError(f"{what}: {text!r} is not a duration of more than zero")
+    return duration
 
 
 @dataclass
@@ -147,6 +159,16 @@ def _table(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
     return value
 
 
+def _user_path(text: str, where: str) -> Path:
+    """``text`` as a path with ``~`` expanded; :class:`ConfigError` when it cannot be one."""
+    if "\x00" in text:
+        raise ConfigError(f"{where}: a path cannot contain a NUL character")
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # "~someone" with no such user (or no home directory)
+        raise ConfigError(f"{where}: cannot expand {text!r}: no such home directory") from None
+
+
 def _typed(section: dict[str, Any], key: str, kinds: type | tuple[type, ...], where: str) -> Any:
     value = section.get(key)
     if value is None:
@@ -173,9 +195,21 @@ def read_config_file(path: Path) -> tuple[dict[str, Any], list[str]]:
     except OSError as err:
         raise ConfigError(f"cannot read config file {path}: {err.strerror or err}") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8", errors="replace"))
+        text = raw.decode("utf-8-sig")  # a byte-order mark (Windows editors) is fine
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 (byte {err.start}): save it as UTF-8"
+        ) from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"config file {path} is not valid TOML: {err}") from None
+        raise ConfigError(
+            f"config file {path} is not valid TOML: {printable(str(err), max_chars=300)}"
+        ) from None
+    except RecursionError:
+        raise ConfigError(
+            f"config file {path} is not valid TOML: arrays or tables nested too deeply"
+        ) from None
     try:
         mode = path.stat().st_mode
         if mode & (stat.S_IRGRP | stat.S_IROTH):
@@ -223,7 +257,7 @@ def load_config(
     cfg.db_password = env.get(ENV_PASSWORD) or _typed(database, "password", str, "database")
     timeout = _typed(database, "statement_timeout", (int, float), "database")
     if timeout is not None:
-        if timeout <= 0:
+        if not math.isfinite(timeout) or timeout <= 0:
             raise ConfigError("database.statement_timeout: must be a positive number of seconds")
         cfg.statement_timeout = float(timeout)
     if _typed(database, "read_only", bool, "database"):
@@ -239,21 +273,21 @@ def load_config(
     audit = _table(data, "audit", path or Path(where))
     audit_path = env.get(ENV_AUDIT) or _typed(audit, "path", str, "audit")
     if audit_path:
-        cfg.audit_path = Path(audit_path).expanduser()
+        cfg.audit_path = _user_path(audit_path, ENV_AUDIT if env.get(ENV_AUDIT) else "audit.path")
     cfg.audit_url = _typed(audit, "url", str, "audit")
     cfg.audit_in_database = bool(_typed(audit, "in_database", bool, "audit") or False)
 
     ui = _table(data, "ui", path or Path(where))
     refresh = _typed(ui, "refresh_seconds", (int, float), "ui")
     if refresh is not None:
-        if refresh < 0:
+        if not math.isfinite(refresh) or refresh < 0:
             raise ConfigError("ui.refresh_seconds: must be 0 (off) or a positive number")
         cfg.refresh_seconds = float(refresh)
     if ui.get("window") is not None:
         cfg.window = parse_duration(ui["window"], "ui.window")
     demo_path = _typed(ui, "demo_path", str, "ui")
     if demo_path:
-        cfg.demo_path = Path(demo_path).expanduser()
+        cfg.demo_path = _user_path(demo_path, "ui.demo_path")
 
     schema = _table(data, "schema", path or Path(where))
     tables = schema.get("tables", {})
@@ -267,7 +301,9 @@ def load_config(
     keymap = _table(data, "keymap", path or Path(where))
     for key, value in keymap.items():
         if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f'keymap.{key}: must be a key name such as "r" or "ctrl+r"')
+            raise ConfigError(
+                f'keymap.{printable(key, max_chars=80)}: must be a key name such as "r" or "ctrl+r"'
+            )
     cfg.keymap = dict(keymap)
 
     sender = _table(data, "sender", path or Path(where))
