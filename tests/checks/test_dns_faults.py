@@ -287,7 +287,7 @@ def targets_for(
 
 def expected_passes(kind: str, fault: str) -> set[tuple[str, str]]:
     """(check, subject) pairs whose records were read in spite of the fault."""
-    zone, tag, _marker = FAULTS[fault]
+    _zone, tag, _marker = FAULTS[fault]
     if kind == "rdns":
         return {("ptr", f"198.51.100.{FAULT_IP_LAST[fault]}")}  # the PTR itself answered
     if kind == "dnsbl":
@@ -353,7 +353,14 @@ async def test_the_run_deadline_caps_many_checks(faults: FaultEnv) -> None:
     results, elapsed = await run_jobs(settings, blocks, senders)
     assert elapsed < 1.0 + MARGIN, f"the run took {elapsed:.2f}s"
     assert len(results) > 60
-    wrong = [r for r in results if r.status != "not_tested" and r.check != "ptr"]
+    # Only these records live in zones that answer, if their lookup got a slot in time.
+    answerable = {("ptr", "198.51.100.12"), ("dnsbl-zone", "bl-dr.test")}
+    wrong = [
+        r
+        for r in results
+        if r.status != "not_tested"
+        and not ((r.check, r.subject) in answerable and r.status == "pass")
+    ]
     assert not wrong, wrong[:3]
     assert any("overall deadline" in r.reason for r in results)
 
