@@ -8,6 +8,7 @@ it is one exclusive worker, re-armed by a timer when it finishes.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.css.query import NoMatches
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, ProgressBar, Static, TabbedContent, TabPane
@@ -51,6 +53,8 @@ from tui.ui.widgets.header_bar import HeaderBar
 
 PANES = ("domains", "ips", "dashboard")
 ADVICE_DELAY = 0.25  # seconds the cursor rests before the block is diagnosed
+ADVICE_CACHE_SIZE = 256  # diagnosed blocks kept (a long session pages through many)
+CHECK_RUNS_KEPT = 32  # finished check runs kept for the detail panel and the advice
 DASHBOARD_MIN_AGE = 120.0  # seconds: a week-long aggregate needs no fresher
 KIND_OF_PANE: dict[str, BlockKind] = {"domains": "domain", "ips": "ip"}
 SAMPLE_ROWS = 8
@@ -134,6 +138,16 @@ class Prefetch:
     whole: Future[list[int]]
 
 
+class KeysRead(Message):
+    """A refresh has read one pane's keys (the pane on screen, before the other's)."""
+
+    def __init__(self, pane: str, keys: list[int], streams: list[Stream]) -> None:
+        super().__init__()
+        self.pane = pane
+        self.keys = keys
+        self.streams = streams
+
+
 def _prefetch(core: Core, filt: BlockFilter, first_paint: threading.Event) -> Prefetch:
     def head() -> tuple[list[int], list[Block]]:
         with core.connect() as conn:
@@ -188,8 +202,13 @@ class DetailPanel(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static(Text(""), id="detail-text")
 
+    _shown: Text | None = None
+
     def show(self, text: Text) -> None:
-        """Replace the text."""
+        """Replace the text (a layout pass only when it changed: every refresh re-shows it)."""
+        if text == self._shown:
+            return
+        self._shown = text
         self.query_one("#detail-text", Static).update(text)
 
 
@@ -264,7 +283,8 @@ class LmTriageApp(App[int]):
         self.dashboard_for: int | None | bool = False  # stream id shown; False: nothing yet
         self.dashboard_at = 0.0
         self.classify: Callable[..., Any] | None = None
-        self.advice_cache: dict[BlockKey, tuple[int, Any]] = {}  # key -> (refresh number, Advice)
+        # key -> (refresh number, Advice), the most recently diagnosed last (bounded: LRU)
+        self.advice_cache: OrderedDict[BlockKey, tuple[int, Any]] = OrderedDict()
         self.refresh_number = 0
         self._advice_timer: Timer | None = None
         self._diagnosis_loading = False
@@ -442,6 +462,19 @@ class LmTriageApp(App[int]):
             text.append("\ndiagnosing…", style="dim italic")
         return text
 
+    def _alive(self) -> bool:
+        """False once the app is closing: its widgets are being removed, and a worker's late
+        message (or a timer) must not touch them."""
+        if self._exit:
+            return False
+        try:
+            self.table_of("domains")
+            self.table_of("ips")
+            self.query_one(HeaderBar)
+        except NoMatches:
+            return False
+        return True
+
     @property
     def pane(self) -> str:
         """The active pane id ("" while the screen is being torn down)."""
@@ -462,7 +495,9 @@ class LmTriageApp(App[int]):
     def set_status(self, text: str, severity: str = "information") -> None:
         """One line at the bottom (and a toast for warnings and errors)."""
         style = {"error": "bold red", "warning": "yellow"}.get(severity, "")
-        self.query_one("#status", Static).update(Text(printable(text, max_chars=400), style=style))
+        self.query_one("#status", Static).update(
+            Text(printable(text, max_chars=400), style=style), layout=False
+        )
         if severity in ("error", "warning"):
             self.notify(printable(text, max_chars=400), severity=severity, markup=False)  # type: ignore[arg-type]
 
@@ -490,7 +525,9 @@ class LmTriageApp(App[int]):
             f = self.filters[pane]
             if f.text or f.domain:
                 title += " ⧩"
-            tabs.get_tab(pane).label = Text(title)
+            tab = tabs.get_tab(pane)
+            if tab.label.plain != title:  # a relabel costs a layout pass: only on a change
+                tab.label = Text(title)
 
     # ------------------------------------------------------------------ refresh
 
@@ -543,9 +580,9 @@ class LmTriageApp(App[int]):
                             self._first_paint.wait(FIRST_PAINT_WAIT)
                         result.keys[pane] = queries.block_keys(core.schema, conn, filters[pane])
                     if pane == shown and len(order) > 1:
-                        self.call_from_thread(
-                            self._apply_keys, pane, result.keys[pane], result.streams
-                        )
+                        # Posted, not called: the worker goes on to the other pane's keys
+                        # without waiting for the UI thread (a round trip every refresh).
+                        self.post_message(KeysRead(pane, result.keys[pane], result.streams))
             result.finished = self.clock()
         except Exception as err:  # noqa: BLE001 - one line in the status bar
             self.post_message(RefreshDone(None, WorkFailed("refresh", err).text))
@@ -556,6 +593,8 @@ class LmTriageApp(App[int]):
     def refresh_done(self, message: RefreshDone) -> None:
         """Apply a refresh, then re-arm the timer (with backoff after a failure)."""
         self.refreshing = False
+        if not self._alive():
+            return
         delay = self.core.config.refresh_seconds
         if message.error:
             self.failures += 1
@@ -584,7 +623,12 @@ class LmTriageApp(App[int]):
         if self.refresh_again:
             self.refresh_data()
         elif not self.paused and delay > 0:
-            self.refresh_timer = self.set_timer(delay, self._auto_refresh)
+            self.refresh_timer = self.set_timer(delay, self._timed_refresh)
+
+    @on(KeysRead)
+    def keys_read(self, message: KeysRead) -> None:
+        """The pane on screen, drawn while the refresh reads the other pane's keys."""
+        self._apply_keys(message.pane, message.keys, message.streams)
 
     def _apply_keys(
         self,
@@ -596,6 +640,8 @@ class LmTriageApp(App[int]):
     ) -> None:
         """Show a pane's new key list (the table keeps cursor, marks and stale rows);
         ``complete`` False for the first screenful read at start-up."""
+        if not self._alive():
+            return
         self.streams = streams
         self._names = {s.id: s.name for s in streams}
         table = self.table_of(pane)
@@ -660,9 +706,11 @@ class LmTriageApp(App[int]):
             self.dashboard_again = False
             self.refresh_dashboard(force=True)
 
-    def _auto_refresh(self) -> None:
+    def _timed_refresh(self) -> None:
+        # Not ``_auto_refresh``: Textual's DOMNode keeps its own ``_auto_refresh`` attribute
+        # (None), which shadowed the method and stopped every timed refresh and retry.
         self.refresh_timer = None
-        if not self.paused:
+        if not self.paused and self._alive():
             self.refresh_data()
 
     def _empty_text(self, pane: str) -> str:
@@ -692,6 +740,12 @@ class LmTriageApp(App[int]):
             self._show_checks(("block", key))
         elif self.check_shown is not None and self.check_shown[0] == "block":
             self._show_checks(None)
+
+    @on(BlockTable.LoadFailed)
+    def rows_failed(self, message: BlockTable.LoadFailed) -> None:
+        """A page of rows (or its evidence) could not be read: say so, once a line."""
+        if self._alive():
+            self.set_status(f"reading rows failed: {message.error}", "error")
 
     @on(BlockTable.MarksChanged)
     def marks_changed(self, message: BlockTable.MarksChanged) -> None:
@@ -838,7 +892,7 @@ class LmTriageApp(App[int]):
         elif not self.paused and not self.refreshing and self.refresh_timer is None:
             delay = self.core.config.refresh_seconds
             if delay > 0:
-                self.refresh_timer = self.set_timer(delay, self._auto_refresh)
+                self.refresh_timer = self.set_timer(delay, self._timed_refresh)
         self.set_status("auto-refresh paused (p resumes)" if self.paused else "auto-refresh on")
         self.update_header()
 
@@ -882,6 +936,9 @@ class LmTriageApp(App[int]):
 
     def _advice_ready(self, block: Block, number: int, advice: Any) -> None:
         self.advice_cache[block.key] = (number, advice)
+        self.advice_cache.move_to_end(block.key)
+        while len(self.advice_cache) > ADVICE_CACHE_SIZE:
+            self.advice_cache.popitem(last=False)
         table = self.active_table
         if table is not None and table.current_key == block.key:
             current = table.current_block or block
@@ -1065,7 +1122,11 @@ class LmTriageApp(App[int]):
         if self.check_running is not None and self.check_cancel is not None:
             self.check_cancel()
         run = CheckRun(title=title)
-        self.check_runs[subject] = run
+        self.check_runs.pop(subject, None)
+        self.check_runs[subject] = run  # newest last
+        for old in list(self.check_runs)[: max(len(self.check_runs) - CHECK_RUNS_KEPT, 0)]:
+            if old not in (subject, self.check_shown, self.check_running):
+                del self.check_runs[old]
         self.check_running = subject
         self._show_checks(subject)
         self._checks_worker(subject, run, block, stream)

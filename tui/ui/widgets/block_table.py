@@ -12,7 +12,7 @@ from the database is never parsed as markup.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -45,6 +45,16 @@ def _copy_evidence(source: Block, target: Block) -> None:
     target.latest_code = source.latest_code
     target.latest_time = source.latest_time
     target.latest_mx_host = source.latest_mx_host
+
+
+def _evidence(block: Block) -> tuple[object, ...]:
+    return (
+        block.attempts,
+        block.latest_reply,
+        block.latest_code,
+        block.latest_time,
+        block.latest_mx_host,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +114,14 @@ class BlockTable(ScrollView, can_focus=True):
             super().__init__()
             self.table = table
 
+    class LoadFailed(Message):
+        """Rows or evidence of a page could not be read (they are read again next refresh)."""
+
+        def __init__(self, table: BlockTable, error: str) -> None:
+            super().__init__()
+            self.table = table
+            self.error = error
+
     class MarksChanged(Message):
         """The set of marked rows changed."""
 
@@ -158,7 +176,7 @@ class BlockTable(ScrollView, can_focus=True):
         self.sort_id: str | None = None
         self.descending = False
         self.empty_text = "no blocks"
-        self.errors: list[str] = []
+        self.errors: deque[str] = deque(maxlen=20)  # the latest page-load failures
         self.rows_drawn = 0  # data rows drawn so far (benchmarks wait for the first)
         self._layout: list[tuple[Column, int]] = []
 
@@ -171,12 +189,17 @@ class BlockTable(ScrollView, can_focus=True):
         """
         current = self.current_key
         old_row = self.cursor_row
+        same = keys == self.keys and not rows and self.loaded_once
         self.generation += 1
         for block in rows or ():
             self.cache[block.block_id] = block
             self.fresh[block.block_id] = self.generation
         self.keys = keys
         self.positions = {k: i for i, k in enumerate(keys)}
+        if len(self.fresh) > 2 * CACHE_ROWS:
+            # Ids of rows that went away pile up here over a long session: keep the cached.
+            self.fresh = {i: g for i, g in self.fresh.items() if i in self.cache}
+            self.evidence_fresh = {i: g for i, g in self.evidence_fresh.items() if i in self.cache}
         before = len(self.marks)
         self.marks &= set(self.positions)
         self.inflight.clear()
@@ -187,10 +210,16 @@ class BlockTable(ScrollView, can_focus=True):
             row = self.positions[current.block_id]
         else:
             row = min(old_row, max(len(keys) - 1, 0))
-        self.cursor_row = row
+        if row != old_row:
+            self.cursor_row = row  # always_update: the watcher repaints and re-announces
         self._scroll_cursor_into_view()
         if len(self.marks) != before:
             self.post_message(self.MarksChanged(self))
+        if same and row == old_row:
+            # The same list (most refreshes): the rows are re-read below and repainted only
+            # where they changed.
+            self._request_visible_pages()
+            return
         self.refresh()
         self._request_visible_pages()
         self.post_message(self.Highlighted(self, self.current_block))
@@ -207,24 +236,30 @@ class BlockTable(ScrollView, can_focus=True):
         (self.evidence_inflight if message.evidence else self.inflight).discard(message.page)
         if message.error:
             self.errors.append(message.error)
+            self.post_message(self.LoadFailed(self, message.error))
             return
-        if message.evidence:
-            self._store_evidence(message)
-        else:
-            self._store_rows(message)
-        self.refresh()
-        current = self.current_key
-        if current is not None and current.block_id in {b.block_id for b in message.blocks}:
-            self.post_message(self.Highlighted(self, self.current_block))
+        store = self._store_evidence if message.evidence else self._store_rows
+        changed = store(message)
+        # A refresh re-reads the rows on screen: most come back the same; repainting (and
+        # re-announcing the cursor row) for nothing would be most of an idle console's work.
+        if changed:
+            self.refresh()
+            current = self.current_key
+            if current is not None and current.block_id in changed:
+                self.post_message(self.Highlighted(self, self.current_block))
         self._request_visible_pages()
 
-    def _store_rows(self, message: PageLoaded) -> None:
+    def _store_rows(self, message: PageLoaded) -> set[int]:
+        """Cache the rows; the ids whose row is new or differs from the cached one."""
+        changed: set[int] = set()
         for block in message.blocks:
             old = self.cache.get(block.block_id)
             if old is not None and old.attempts is not None and block.attempts is None:
                 # Keep showing the last evidence until the fresh evidence arrives.
                 _copy_evidence(old, block)
-            self.cache[block.block_id] = block
+            if old != block:
+                self.cache[block.block_id] = block
+                changed.add(block.block_id)
             self.cache.move_to_end(block.block_id)
             self.fresh[block.block_id] = message.generation
         while len(self.cache) > CACHE_ROWS:
@@ -239,13 +274,18 @@ class BlockTable(ScrollView, can_focus=True):
                     # Gone since the keys were read: remember, so we do not fetch it forever.
                     self.fresh[missing] = self.generation
                     self.evidence_fresh[missing] = self.generation
+        return changed
 
-    def _store_evidence(self, message: PageLoaded) -> None:
+    def _store_evidence(self, message: PageLoaded) -> set[int]:
+        """Copy the evidence onto the cached rows; the ids whose evidence changed."""
+        changed: set[int] = set()
         for block in message.blocks:
             cached = self.cache.get(block.block_id)
-            if cached is not None:
+            if cached is not None and _evidence(cached) != _evidence(block):
                 _copy_evidence(block, cached)
+                changed.add(block.block_id)
             self.evidence_fresh[block.block_id] = message.generation
+        return changed
 
     def _page_ids(self, page: int) -> list[int]:
         return self.keys[page * PAGE_ROWS : (page + 1) * PAGE_ROWS]
@@ -261,6 +301,10 @@ class BlockTable(ScrollView, can_focus=True):
 
     def _request_visible_pages(self) -> None:
         if self.loader is None or not self.keys:
+            return
+        if not self.is_on_screen:
+            # The pane behind the other tab: its rows are read when it is shown (on_show),
+            # not on every refresh.
             return
         top = max(self.scroll_offset.y, 0)
         bottom = top + max(self.size.height, 1)
@@ -432,6 +476,10 @@ class BlockTable(ScrollView, can_focus=True):
     def watch_scroll_y(self, old: float, new: float) -> None:
         """Fetch rows scrolled into view."""
         super().watch_scroll_y(old, new)
+        self._request_visible_pages()
+
+    def on_show(self, event: events.Show) -> None:
+        """Read the rows of a pane that was hidden while its keys changed."""
         self._request_visible_pages()
 
     def on_resize(self, event: events.Resize) -> None:

@@ -26,6 +26,8 @@ class HeaderBar(Static):
     HeaderBar { height: 1; background: $primary; color: $text; padding: 0 1; }
     """
 
+    _shown: Text | None = None
+
     def show(
         self,
         *,
@@ -59,4 +61,8 @@ class HeaderBar(Static):
             text.append("refreshing… ", style="italic")
         if refreshed is not None:
             text.append(f"{refreshed:%H:%M:%S}", style="dim")
-        self.update(text)
+        if text == self._shown:
+            return
+        self._shown = text
+        # One line of fixed height: a repaint, never a layout pass (twice every refresh).
+        self.update(text, layout=False)
