@@ -20,7 +20,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from tui.config import Config, load_config
 from tui.db.audit import AuditContext, AuditStore
-from tui.db.connect import check_connection, create_engine, masked, parse_url
+from tui.db.connect import (
+    ConnectionHealth,
+    check_connection,
+    connection_health,
+    create_engine,
+    masked,
+    parse_url,
+)
 from tui.db.discover import BoundSchema, discover
 from tui.db.errors import describe_exception
 from tui.db.queries import db_now
@@ -53,6 +60,11 @@ class Core:
     def since(self, window: timedelta | None = None) -> datetime:
         """Start of the evidence window (``[ui] window``, default 7 days)."""
         return self.now() - (window or self.config.window)
+
+    @property
+    def health(self) -> ConnectionHealth:
+        """How many connections the driver reported lost (the pool replaces them silently)."""
+        return connection_health(self.engine)
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import Any
 
 import sqlalchemy as sa
@@ -77,7 +79,50 @@ def create_engine(
         raise ConfigError(describe_exception(err)) from None
     if backend == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_lenient_text)
+    _watch_disconnects(engine)
     return engine
+
+
+class ConnectionHealth:
+    """Connections the driver reported lost on an engine, pre-ping included.
+
+    ``pool_pre_ping`` replaces a dead pooled connection without a word; the console compares
+    :attr:`lost` before and after a refresh to say so ("the connection was lost;
+    reconnected") instead of carrying on as if nothing had happened.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.lost = 0
+        self.last_error = ""
+
+    def record(self, err: BaseException | None) -> None:
+        """Count one lost connection (called on a pool thread)."""
+        text = describe_exception(err) if err is not None else ""
+        with self._lock:
+            self.lost += 1
+            self.last_error = text
+
+
+_HEALTH: weakref.WeakKeyDictionary[Engine, ConnectionHealth] = weakref.WeakKeyDictionary()
+
+
+def _watch_disconnects(engine: Engine) -> ConnectionHealth:
+    health = ConnectionHealth()
+
+    def on_error(context: Any) -> None:
+        if context.is_disconnect:
+            health.record(context.original_exception)
+
+    sa.event.listen(engine, "handle_error", on_error)
+    _HEALTH[engine] = health
+    return health
+
+
+def connection_health(engine: Engine) -> ConnectionHealth:
+    """The disconnect counter of an engine (made here for one not from :func:`create_engine`)."""
+    health = _HEALTH.get(engine)
+    return health if health is not None else _watch_disconnects(engine)
 
 
 def _sqlite_lenient_text(dbapi_conn: Any, _record: Any) -> None:

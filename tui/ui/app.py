@@ -269,6 +269,7 @@ class LmTriageApp(App[int]):
         self.last_refresh: datetime | None = None
         self.refresh_timer: Timer | None = None
         self.failures = 0
+        self.losses_seen = core.health.lost  # connections lost so far, as last reported
         self.last_release: ReleaseResult | None = None
         self.release_screen: ReleaseProgressScreen | None = None
         self.details_shown = True
@@ -605,8 +606,15 @@ class LmTriageApp(App[int]):
         else:
             result = message.result
             assert result is not None
-            if self.failures:
-                self.set_status("connection restored")
+            lost = self.core.health.lost
+            if lost > self.losses_seen:
+                # The pool replaced dead connections (pre-ping) or a refresh failed on one.
+                self.set_status("the connection to the database was lost; reconnected", "warning")
+            elif self.failures:
+                self.set_status(
+                    f"the database answers again (after {self.failures} failed refresh(es))"
+                )
+            self.losses_seen = lost
             self.failures = 0
             for pane, keys in result.keys.items():
                 table = self.table_of(pane)
