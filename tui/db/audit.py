@@ -249,13 +249,19 @@ class AuditStore:
         self.location = location or engine.url.render_as_string(hide_password=True)
         self.metadata = sa.MetaData()
         self.events, self.rows = _tables(self.metadata, prefix)
-        try:
-            self.metadata.create_all(engine)
-        except sa.exc.DBAPIError as err:
-            raise DatabaseError(
-                f"cannot open the audit store at {self.location}: {type(err.orig).__name__}: "
-                f"{str(err.orig).splitlines()[0] if err.orig else err}"
-            ) from None
+        for attempt in range(3):
+            try:
+                self.metadata.create_all(engine)
+                break
+            except sa.exc.DBAPIError as err:
+                # Two processes opening a new store at once: both see no table, one CREATE
+                # fails with "already exists". Checking again finds the other's tables.
+                if attempt < 2:
+                    continue
+                raise DatabaseError(
+                    f"cannot open the audit store at {self.location}: {type(err.orig).__name__}: "
+                    f"{str(err.orig).splitlines()[0] if err.orig else err}"
+                ) from None
 
     @classmethod
     def at_path(cls, path: Path) -> AuditStore:
