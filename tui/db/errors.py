@@ -7,8 +7,15 @@ import re
 import sqlalchemy as sa
 
 _SECRETS: set[str] = set()
+# scheme://user:password@host — the password runs to the last "@" before the path, so an
+# unencoded "@" in it is masked whole.
 _URL_PASSWORD = re.compile(
-    r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<tail>@)", re.I
+    r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@\s]*:)(?P<pw>[^\s/]*)(?P<tail>@)", re.I
+)
+# libpq and ODBC connection strings: password=…, PWD=… (quoted or not).
+_KEYWORD_PASSWORD = re.compile(
+    r"(?P<head>\b(?:password|passwd|pwd)\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|\{[^}]*\}|[^\s;'\"]+)",
+    re.I,
 )
 
 
@@ -19,11 +26,12 @@ def register_secret(secret: str | None) -> None:
 
 
 def mask_secrets(text: str) -> str:
-    """Hide registered passwords and any ``scheme://user:password@`` in ``text``."""
-    text = _URL_PASSWORD.sub(lambda m: f"{m.group('head')}***{m.group('tail')}", text)
+    """Hide registered passwords, any ``scheme://user:password@`` and any ``password=…``
+    in ``text``. Registered ones first: a pattern could cut an odd password in two."""
     for secret in sorted(_SECRETS, key=len, reverse=True):
         text = text.replace(secret, "***")
-    return text
+    text = _URL_PASSWORD.sub(lambda m: f"{m.group('head')}***{m.group('tail')}", text)
+    return _KEYWORD_PASSWORD.sub(lambda m: f"{m.group('head')}***", text)
 
 
 def _first_line(text: str) -> str:
