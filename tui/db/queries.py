@@ -33,6 +33,7 @@ from tui.db.sqlfuncs import (
     keyset_after,
     keyset_before,
     prefix,
+    text_equals,
 )
 from tui.errors import NotFoundError
 from tui.textsafe import coerce_text
@@ -174,9 +175,9 @@ def _block_where(schema: BoundSchema, filt: BlockFilter) -> list[sa.ColumnElemen
     if filt.stream_id is not None:
         where.append(t.c.MailStreamID == filt.stream_id)
     if filt.domain:
-        where.append(sa.func.lower(t.c.Domain) == filt.domain.strip().lower())
+        where.append(text_equals(sa.func.lower(t.c.Domain), filt.domain.strip().lower()))
     if filt.ip and filt.kind == "ip":
-        where.append(t.c.IPAddress == filt.ip.strip())
+        where.append(text_equals(t.c.IPAddress, filt.ip.strip()))
     if filt.text and filt.text.strip():
         needle = filt.text.strip()
         fields = [t.c.Domain]
@@ -432,11 +433,11 @@ def _scope_where(schema: BoundSchema, scope: ReplyScope, since: datetime) -> lis
     if scope.stream_id is not None:
         where.append(a.c.MailStreamID == scope.stream_id)
     if scope.domain:
-        where.append(a.c.Domain == scope.domain.strip())
+        where.append(text_equals(a.c.Domain, scope.domain.strip()))
     if scope.source_ip:
-        where.append(schema.col("attempts", "SourceIP") == scope.source_ip.strip())
+        where.append(text_equals(schema.col("attempts", "SourceIP"), scope.source_ip.strip()))
     if scope.mx_ip:
-        where.append(schema.col("attempts", "MXIP") == scope.mx_ip.strip())
+        where.append(text_equals(schema.col("attempts", "MXIP"), scope.mx_ip.strip()))
     return where
 
 

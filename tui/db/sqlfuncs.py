@@ -86,6 +86,30 @@ def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("[", "\\[")
 
 
+def bindable(text: str) -> bool:
+    """Whether ``text`` can be bound as a text parameter at all.
+
+    PostgreSQL rejects NUL in text ("cannot contain NUL (0x00) bytes"), SQLite cuts a LIKE
+    pattern at it (so ``%<NUL>%`` matched every row), and no driver can encode a lone
+    surrogate (undecodable bytes on a command line). No stored value can hold either, so a
+    filter carrying one matches nothing rather than failing or matching everything.
+    """
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def text_equals(column: ColumnElement[Any], value: str) -> ColumnElement[bool]:
+    """``column = :value``, or false for a value no text column can hold (see :func:`bindable`)."""
+    return column == value if bindable(value) else sa.false()
+
+
 def contains(column: ColumnElement[Any], text: str) -> ColumnElement[bool]:
     """Case-insensitive substring match with the user's text bound as a parameter."""
+    if not bindable(text):
+        return sa.false()
     return sa.func.lower(column).like(f"%{like_escape(text.lower())}%", escape="\\")
