@@ -187,9 +187,16 @@ class BlockTable(ScrollView, can_focus=True):
 
         ``rows`` are rows already read for this key list (the start-up prefetch).
         """
+        if keys == self.keys and not rows and self.loaded_once:
+            # The same list (most refreshes): cursor, marks and positions stand; the rows on
+            # screen are read again (after any read still running) and repainted only where
+            # they changed. Nothing here grows with the number of blocks.
+            self.keys = keys
+            self.generation += 1
+            self._request_visible_pages()
+            return
         current = self.current_key
         old_row = self.cursor_row
-        same = keys == self.keys and not rows and self.loaded_once
         self.generation += 1
         for block in rows or ():
             self.cache[block.block_id] = block
@@ -215,11 +222,6 @@ class BlockTable(ScrollView, can_focus=True):
         self._scroll_cursor_into_view()
         if len(self.marks) != before:
             self.post_message(self.MarksChanged(self))
-        if same and row == old_row:
-            # The same list (most refreshes): the rows are re-read below and repainted only
-            # where they changed.
-            self._request_visible_pages()
-            return
         self.refresh()
         self._request_visible_pages()
         self.post_message(self.Highlighted(self, self.current_block))
