@@ -3,6 +3,7 @@
     python -m tests.benchmarks.probe bare
     python -m tests.benchmarks.probe start DB_PATH
     python -m tests.benchmarks.probe paging DB_PATH PAGES
+    python -m tests.benchmarks.probe long-session DB_PATH CYCLES
 
 Each prints one JSON line. ``bare`` and ``start`` print ``{"painted": true}`` as soon as the
 first screen (for ``start``: the first block rows) is drawn, so the parent can time them
@@ -29,6 +30,15 @@ def _peak_rss_kib() -> int:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _rss_kib() -> int:
+    """This process's resident set now (VmRSS)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 def _print(payload: dict) -> None:
@@ -122,6 +132,60 @@ async def _paging(db: str, pages: int) -> None:
         )
 
 
+async def _long_session(db: str, cycles: int, warm_up: int = 50) -> None:
+    """The console auto-refreshing as fast as it can: ``cycles`` RefreshDone handled after
+    ``warm_up``; the resident set after the warm-up and at the end."""
+    import gc
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from tui.config import load_config
+    from tui.core import open_core
+    from tui.db.audit import AuditStore
+    from tui.ui.app import build_app
+    from tui.ui.messages import RefreshDone
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config.toml"
+        config.write_text("[ui]\nrefresh_seconds = 0.001\n")
+        os.chmod(config, 0o600)
+        core = open_core(load_config(db=f"sqlite:///{db}", config=str(config), env={}))
+        core.__dict__["audit"] = AuditStore.at_path(Path(tmp) / "audit.sqlite")
+        app = build_app(core)
+        handled = {"ok": 0, "failed": 0}
+
+        def count(message: object) -> None:
+            if isinstance(message, RefreshDone):
+                handled["failed" if message.error else "ok"] += 1
+
+        async with app.run_test(size=(120, 40), message_hook=count):
+            while handled["ok"] < warm_up:
+                await asyncio.sleep(0.01)
+            gc.collect()
+            start_kib, start, started = _rss_kib(), handled["ok"], time.perf_counter()
+            while handled["ok"] < start + cycles:
+                await asyncio.sleep(0.01)
+            seconds = time.perf_counter() - started
+            gc.collect()
+            end_kib = _rss_kib()
+            done = handled["ok"] - start
+            rows = len(app.table_of("domains").keys) + len(app.table_of("ips").keys)
+        core.close()
+    _print(
+        {
+            "cycles": done,
+            "seconds": seconds,
+            "ms_per_cycle": seconds * 1000 / done,
+            "failed": handled["failed"],
+            "rss_start_mb": start_kib / 1024,
+            "rss_end_mb": end_kib / 1024,
+            "rss_growth_mb": (end_kib - start_kib) / 1024,
+            "rows": rows,
+        }
+    )
+
+
 def main(argv: list[str]) -> int:
     """Dispatch on the first argument."""
     what = argv[0]
@@ -131,6 +195,8 @@ def main(argv: list[str]) -> int:
         asyncio.run(_start(argv[1]))
     elif what == "paging":
         asyncio.run(_paging(argv[1], int(argv[2])))
+    elif what == "long-session":
+        asyncio.run(_long_session(argv[1], int(argv[2])))
     else:
         raise SystemExit(f"unknown probe {what}")
     return 0

@@ -1,6 +1,7 @@
 """The benchmark harness: every figure measured beside its reference, in one run.
 
     python -m tests.benchmarks.run [--scale S|L|both] [--cache DIR] [--skip-serial-dns]
+    python -m tests.benchmarks.run --long-session [--scale S|L|both] [--cycles N]
 
 Builds (or reuses, from ``--cache``, default ``~/.cache/lmtriage-bench``) the demo databases
 at two scales — S, the default demo, and L: 10,000,000 attempts, 100,000 IP blocks, 20,000
@@ -13,6 +14,10 @@ domain blocks, 50,000 receiving domains, 8 streams — then measures:
 5. classification throughput;
 6. the DNS-check scenario (200 domains, 20 IPs, 8 zones, 50 ms answers) vs one at a time;
 7. time to build each scale.
+
+``--long-session`` runs only the long-session step: the console auto-refreshing 1,000
+times (after 50 to warm up) on each scale's database, with the growth of its resident set
+beside the 20 MB target (the test suite does the same on the hand-built database).
 
 Not part of the test suite: it takes minutes (the L build alone about 3–4 minutes, 3.5 GB).
 """
@@ -305,6 +310,34 @@ def release(scale: str, db: Path, count: int = 10_000, rounds: int = 3) -> Row:
     )
 
 
+def long_session(scale: str, db: Path, cycles: int = 1_000) -> list[Row]:
+    """``cycles`` auto-refreshes of the console, in a fresh process: time and RSS growth."""
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks.probe", "long-session", str(db), str(cycles)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+        timeout=3600,
+    )
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    growth = data["rss_growth_mb"]
+    return [
+        Row(
+            scale,
+            f"long session: {data['cycles']:,} auto-refreshes of {data['rows']:,} blocks "
+            f"({data['seconds']:.0f} s, {data['ms_per_cycle']:.0f} ms a cycle, "
+            f"{data['failed']} failed), RSS growth after a 50-cycle warm-up "
+            f"({data['rss_start_mb']:.0f} → {data['rss_end_mb']:.0f} MB)",
+            f"{growth:+.1f} MB",
+            "—",
+            "—",
+            "< 20 MB",
+            "met" if growth < 20 and not data["failed"] else "missed",
+        )
+    ]
+
+
 def classification() -> Row:
     """Replies per second, cold cache, over a realistic corpus with repeats."""
     from tests.benchmarks import bench_classify
@@ -397,10 +430,29 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip the one-at-a-time DNS reference (about a minute)",
     )
+    parser.add_argument(
+        "--long-session",
+        action="store_true",
+        help="run only the long-session step (1,000 auto-refreshes, RSS growth)",
+    )
+    parser.add_argument(
+        "--cycles", type=int, default=1_000, help="refreshes of the long session (default 1000)"
+    )
     args = parser.parse_args(argv)
     scales = ["S", "L"] if args.scale == "both" else [args.scale]
     rows: list[Row] = []
     started = datetime.now()
+    if args.long_session:
+        for scale in scales:
+            db, _built, _fresh = build_or_reuse(scale, args.cache)
+            print(f"{scale}: long session …", file=sys.stderr, flush=True)
+            rows += long_session(scale, db, args.cycles)
+        print(
+            f"Measured {started:%Y-%m-%d %H:%M} on {machine()}; command: "
+            f"python -m tests.benchmarks.run --long-session --scale {args.scale}\n"
+        )
+        print_table(rows)
+        return 0
     for scale in scales:
         db, built, fresh = build_or_reuse(scale, args.cache)
         rows.append(
