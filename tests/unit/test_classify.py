@@ -312,6 +312,11 @@ def test_rule_tables_are_well_formed() -> None:
         re.compile(code_rule.pattern)
     for provider_rule in P.PROVIDER_RULES:
         re.compile(provider_rule.pattern)
+    # The rule books compile each alternative on first use: every one of them must compile.
+    for book in (C._BOOK, C._BLOCKLIST_NAMES):
+        for pid, pattern in enumerate(book._pattern):
+            book._search(pid, "")
+            assert book._regex[pid] is not None and book._regex[pid].pattern == pattern
 
 
 def test_an_upper_case_rule_is_refused() -> None:

@@ -245,28 +245,26 @@ class RuleBook(Generic[T]):
         """``word_start``: every top-level alternative only matches where a word starts
         (:data:`WORD_START` is put in front of it), which lets its first word be indexed."""
         self.payloads: list[T] = []
-        self.regexes: list[re.Pattern[str]] = []
+        self._flags = flags
+        self._whole: list[str] = []
+        self._regexes: list[re.Pattern[str]] | None = None
         part_entry: list[int] = []
         part_literals: list[tuple[str, ...] | None] = []
-        part_regex: list[re.Pattern[str]] = []
+        part_pattern: list[str] = []
         index: dict[str, list[int]] = {}
         always: list[int] = []
         for entry, (pattern, payload) in enumerate(entries):
             pieces = split_alternatives(pattern)
             if word_start:
                 pieces = [WORD_START + f"(?:{piece})" for piece in pieces]
-            whole = re.compile("|".join(pieces), flags)
+            whole = "|".join(pieces)
             self.payloads.append(payload)
-            self.regexes.append(whole)
-            try:
-                compiled = [re.compile(piece, flags) for piece in pieces]
-            except re.error:  # pragma: no cover - the splitter misread the pattern
-                pieces, compiled = [whole.pattern], [whole]
-            for piece, rx in zip(pieces, compiled, strict=True):
-                pid = len(part_regex)
+            self._whole.append(whole)
+            for piece in pieces:
+                pid = len(part_pattern)
                 anchors = None if flags & re.IGNORECASE else anchors_of(piece, word_start)
                 part_entry.append(entry)
-                part_regex.append(rx)
+                part_pattern.append(piece)
                 part_literals.append(None if anchors is None else tuple(a[0] for a in anchors))
                 keys = None if anchors is None else {anchor_key(a) for a in anchors}
                 if keys is None or None in keys:
@@ -276,7 +274,10 @@ class RuleBook(Generic[T]):
                         index.setdefault(key, []).append(pid)  # type: ignore[arg-type]
         self._entry = part_entry
         self._literals = part_literals
-        self._regex = part_regex
+        # Compiled on first use: most alternatives are never candidates for a given corpus,
+        # and compiling all of them up front cost a quarter of the console's start.
+        self._pattern = part_pattern
+        self._regex: list[re.Pattern[str] | None] = [None] * len(part_pattern)
         self._index = index
         self._keyset = frozenset(index)
         self._always = frozenset(always)
@@ -286,7 +287,25 @@ class RuleBook(Generic[T]):
     @property
     def unindexed(self) -> list[str]:
         """The alternatives checked on every text (no key): for tuning the rule tables."""
-        return [self._regex[pid].pattern for pid in sorted(self._always)]
+        return [self._pattern[pid] for pid in sorted(self._always)]
+
+    @property
+    def regexes(self) -> list[re.Pattern[str]]:
+        """Each entry's whole regex, compiled (for tests and the reference search)."""
+        if self._regexes is None:
+            self._regexes = [re.compile(w, self._flags) for w in self._whole]
+        return self._regexes
+
+    def _search(self, pid: int, text: str) -> bool:
+        """Does alternative ``pid`` match ``text``? Compiles it the first time."""
+        rx = self._regex[pid]
+        if rx is None:
+            try:
+                rx = re.compile(self._pattern[pid], self._flags)
+            except re.error:  # pragma: no cover - the splitter misread the pattern
+                rx = re.compile(self._whole[self._entry[pid]], self._flags)
+            self._regex[pid] = rx
+        return rx.search(text) is not None
 
     def matches(self, text: str, keys: set[str] | None = None) -> Iterator[T]:
         """Payloads of the entries whose regex matches ``text``, in entry order, each once."""
@@ -312,7 +331,7 @@ class RuleBook(Generic[T]):
                         continue
                 elif not any(lit in text for lit in literals):
                     continue
-            if self._regex[pid].search(text) is not None:
+            if self._search(pid, text):
                 done = entry
                 yield self.payloads[entry]
 
@@ -353,7 +372,7 @@ class RuleBook(Generic[T]):
                         continue
                 elif not any(lit in text for lit in literals):
                     continue
-            if self._regex[pid].search(text) is not None:
+            if self._search(pid, text):
                 done = entry
                 if accept is None or accept(payload):
                     found[group] = payload
