@@ -296,3 +296,26 @@ async def test_palette_offers_every_action(sqlite_db, make_app) -> None:
             if k.id not in ("quit", "help") and k.description not in titles
         ]
         assert not missing
+
+
+async def test_footer_comes_after_the_first_rows_and_without_any(sqlite_db, make_app) -> None:
+    """The footer is mounted once the first rows are drawn, or at once when none will come."""
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    def footer_keys(app) -> list[str]:  # noqa: ANN001
+        return [k.key for k in app.screen_stack[0].query(Footer).first().query(FooterKey)]
+
+    app = make_app(sqlite_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert {"1", "2", "3", "r"} <= set(footer_keys(app))
+        assert app.classify is not None  # the diagnosis layer is loaded too
+    with sqlite_db.engine.begin() as conn:
+        conn.execute(sa.text("delete from lyrMailStreamBlockedDomains"))
+        conn.execute(sa.text("delete from lyrMailStreamBlockedIPs"))
+    app = make_app(sqlite_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert not app.table_of("domains").keys
+        assert {"1", "2", "3"} <= set(footer_keys(app))

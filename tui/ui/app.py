@@ -325,7 +325,8 @@ class LmTriageApp(App[int]):
             id="filter",
         )
         yield Static(Text(""), id="status")
-        yield Footer()
+        # The footer is mounted once the first rows are drawn (see start_up_rest): its keys
+        # take a tenth of a second to lay out, which the first screen need not wait for.
 
     def on_mount(self) -> None:
         """Apply the keymap, draw the header and start the first refresh."""
@@ -395,12 +396,24 @@ class LmTriageApp(App[int]):
         return self.classify(block.latest_reply, block.latest_code).category
 
     @on(BlockTable.FirstRowsDrawn)
-    def first_rows_drawn(self, message: BlockTable.FirstRowsDrawn) -> None:
-        """Now load the diagnosis layer, off the UI thread, and let start-up work go on."""
+    async def first_rows_drawn(self, message: BlockTable.FirstRowsDrawn) -> None:
+        """The first rows are on screen: now the rest of the start-up."""
+        await self.start_up_rest()
+
+    async def start_up_rest(self) -> None:
+        """What the first screen need not wait for: the footer, the diagnosis layer (loaded
+        off the UI thread) and the other pane's keys. Runs once: after the first rows are
+        drawn, or after the first refresh when there are none to draw."""
+        if self._first_paint.is_set():
+            return
         self._first_paint.set()
         if self.classify is None and not self._diagnosis_loading:
             self._diagnosis_loading = True
             self._load_diagnosis()
+        main = self.screen_stack[0]  # not a dialog that may be open by now
+        if not main.query(Footer):
+            await main.mount(Footer())
+            main.refresh_bindings()  # the footer draws its keys when the bindings change
 
     @work(thread=True, exclusive=True, group="diagnosis", exit_on_error=False)
     def _load_diagnosis(self) -> None:
@@ -596,6 +609,7 @@ class LmTriageApp(App[int]):
         self.refreshing = False
         if not self._alive():
             return
+        self.call_after_refresh(self.start_up_rest)  # no rows to draw, or the refresh failed
         delay = self.core.config.refresh_seconds
         if message.error:
             self.failures += 1
@@ -658,6 +672,8 @@ class LmTriageApp(App[int]):
         table.set_keys(keys, rows)
         table.keys_complete = complete
         self.update_tab_titles()
+        if not keys and pane == self.pane:
+            self.call_after_refresh(self.start_up_rest)  # no first rows will come
 
     # -- dashboard
 
