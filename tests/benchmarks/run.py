@@ -95,7 +95,9 @@ def build_or_reuse(scale: str, cache: Path) -> tuple[Path, float, bool]:
 
 
 def time_to_line(args: list[str], needle: str = '"painted"', timeout: float = 300) -> float:
-    """Seconds from launching a process to it printing a line containing ``needle``."""
+    """Seconds from launching a process to it printing a line containing ``needle``, or to
+    the wall-clock time ``at`` that line gives (the moment the probe's frame was composed)."""
+    launched = time.time()
     started = time.perf_counter()
     proc = subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT
@@ -104,7 +106,8 @@ def time_to_line(args: list[str], needle: str = '"painted"', timeout: float = 30
     try:
         for line in proc.stdout:
             if needle in line:
-                return time.perf_counter() - started
+                at = json.loads(line).get("at")
+                return time.perf_counter() - started if at is None else at - launched
         raise RuntimeError(f"{args} ended without printing {needle}")
     finally:
         proc.kill()

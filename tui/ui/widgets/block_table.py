@@ -12,6 +12,7 @@ from the database is never parsed as markup.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -178,6 +179,7 @@ class BlockTable(ScrollView, can_focus=True):
         self.empty_text = "no blocks"
         self.errors: deque[str] = deque(maxlen=20)  # the latest page-load failures
         self.rows_drawn = 0  # data rows drawn so far (benchmarks wait for the first)
+        self.first_drawn_at: float | None = None  # time.time() of the first (benchmarks)
         self._layout: list[tuple[Column, int]] = []
 
     # ------------------------------------------------------------------ data
@@ -561,6 +563,7 @@ class BlockTable(ScrollView, can_focus=True):
             return Strip(segs).adjust_cell_length(width, style)
         self.rows_drawn += 1
         if self.rows_drawn == 1:
+            self.first_drawn_at = time.time()
             self.app.post_message(self.FirstRowsDrawn(self))  # the app loop is surely running
         texts = [
             (printable(col.get(block), max_chars=w * 2 + 8), w, col.right) for col, w in layout
