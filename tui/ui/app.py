@@ -609,7 +609,8 @@ class LmTriageApp(App[int]):
         self.refreshing = False
         if not self._alive():
             return
-        self.call_after_refresh(self.start_up_rest)  # no rows to draw, or the refresh failed
+        if not self._first_paint.is_set():
+            self.call_after_refresh(self.start_up_rest)  # no rows to draw, or it failed
         delay = self.core.config.refresh_seconds
         if message.error:
             self.failures += 1
