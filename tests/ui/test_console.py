@@ -319,3 +319,35 @@ async def test_footer_comes_after_the_first_rows_and_without_any(sqlite_db, make
         await settle(pilot)
         assert not app.table_of("domains").keys
         assert {"1", "2", "3"} <= set(footer_keys(app))
+
+
+async def test_moving_details_and_quit_keys(sqlite_db, make_app) -> None:
+    """The bindings no other test presses: page down (both keys), first row (both keys),
+    the detail panel toggle and quit."""
+    from tui.ui.app import DetailPanel
+
+    app = make_app(sqlite_db)
+    async with app.run_test(size=(120, 12)) as pilot:  # a short screen: a page is a few rows
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        table = app.table_of("ips")
+        assert table.cursor_row == 0 and len(table.keys) > 3
+        await pilot.press("pagedown")
+        first_page = table.cursor_row
+        assert first_page > 0
+        await pilot.press("g")
+        assert table.cursor_row == 0
+        await pilot.press("ctrl+f")
+        assert table.cursor_row == first_page
+        await pilot.press("home")
+        assert table.cursor_row == 0
+        panel = app.query_one(DetailPanel)
+        assert panel.display
+        await pilot.press("i")
+        assert not panel.display
+        await pilot.press("i")
+        assert panel.display
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert app.return_code == 0 and not app.is_running
