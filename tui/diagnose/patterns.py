@@ -34,17 +34,20 @@ The priority bands (higher wins) are the precedence the categories need:
  86   provider codes that name a public list (Yahoo BL2x, Cox IPBLxxxx) → dnsbl_listing
  85   a named public/commercial blocklist, "blocked using", RBL/DNSBL → dnsbl_listing
  82   provider reason codes (Yahoo TSxx, Outlook S3140, Comcast BL000000, Orange OFRxxx_nnn…)
+ 81   policy texts that mention authentication or 5.7.27 without an SPF/DKIM failure (Exchange
+      delivery restrictions, Postfix null-MX sender)
  80   SPF / DKIM / DMARC / unauthenticated → authentication_failure
- 79   specific enhanced codes; volume/quota wording that must beat "complaints" and "quota"
+ 79   specific enhanced codes; volume/quota wording that must beat "complaints" and "quota";
+      relaying denied → other (beats "HELO" in the explanation)
  78   PTR / rDNS / HELO / IPv6 → policy_block (beats "rate limited" in Gmail's PTR texts)
  77   "rate limited" (beats "reputation" in Outlook's 4.7.650), server-side "storage" errors
  76   mailbox full wording
  75   reputation, complaints, banned IP, the receiver's own block list
  74   "spam sender", IP blocked in French/German/Russian; message size → other
  72   "blacklisted" with no list named, suspicious activity → ip_reputation_block
- 70   content: spam, virus, unsolicited, "content"; generic "IP … blocked"
- 67   relaying denied → other
- 66   sender-domain, headers/RFC, spoofing, "rejected by recipient" → policy_block
+ 71   RFC 5322/5321 compliance, headers (beats "spam" in Gmail's RFC texts) → policy_block
+ 70   content: spam, virus, unsolicited, bulk mail, "content"; generic "IP … blocked"
+ 66   sender-domain, From: address, spoofing, "rejected by recipient", not allowlisted
  60   recipient does not exist
  56   generic rate wording: too many, per hour, limits, volume, busy
  55   "recipient address rejected" (weak user_unknown)
@@ -133,10 +136,13 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(r"(?:wasn't|was not|not) sent over (?:a )?(?:tls|secure|encrypted)", TLS, 95, note="Gmail 4.7.29"),
     Rule(r"(?:secure|encrypted|tls) (?:connection|channel|transport|session) (?:is )?(?:required|needed|mandatory)", TLS, 95),
     Rule(r"requires? (?:a )?(?:secure|encrypted) (?:connection|channel|transport)", TLS, 95),
+    Rule(r"(?:high|strong)[- ]strength ciphers?|cipher strength|requires? (?:a )?(?:tls|ssl) version|\btls ?(?:v|version ?)?1\.[0-3] or (?:greater|higher|later|above)", TLS, 95, note="Mimecast 553 'This route requires …'"),
     # --- the recipient's own lists: policy, not a public blocklist ----------------------------
     Rule(r"customer block ?list|(?:tenant|organi[sz]ation|domain|user|recipient)(?:'s)? (?:custom )?(?:block|black|deny) ?list", POLICY, 90, note="Outlook 5.7.513 and alike"),
-    Rule(r"local (?:block|black|deny) ?list|personal (?:block|black) ?list|\b(?:user|admin|administrator|policy|personal) entry\b", POLICY, 90, note="Mimecast 'Envelope blocked - User Entry'"),
+    Rule(r"local (?:block|black|deny) ?list|personal (?:block|black) ?list|\b(?:user|admin|administrator|policy|personal)(?: domain)? entry\b", POLICY, 90, note="Mimecast 'Envelope blocked - User Entry'"),
     Rule(r"rejected by recipient|blocked by (?:the )?recipient", POLICY, 66),
+    Rule(r"delivery restriction|sendernotauthenticated|sendernotallowed|not authenticated (?:for|when sending to) (?:this |the |a )?(?:group|mailbox|public folder|mail user)|not (?:in|on) (?:the |group's )?allowed[- ]senders? list", POLICY, 81, note="Exchange 5.7.12x/5.7.13x: 'authentication required' here is not SPF/DKIM"),
+    Rule(r"not (?:in|on) (?:the |our |your )?(?:white|allow|safe) ?list|not (?:white|allow) ?listed", POLICY, 66, note="Gmail 421 'IP not in whitelist for RCPT domain'"),
     # --- receiver reputation services (their URLs say dnsbl but they are not public lists) ---
     Rule(r"proofpoint\.com/dnsbl|ipcheck\.proofpoint|proofpoint (?:ip )?reputation", IP_REPUTATION, 88, note="Proofpoint's own list"),
     # --- public or commercial blocklists ----------------------------------------------------
@@ -145,7 +151,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(_LISTS, DNSBL, 85, note="a list named by name or zone"),
     Rule(r"\blisted (?:in|at|on|by) " + _NOT_OURS, DNSBL, 84),
     Rule(r"black ?list(?:ed)? (?:at|in|on|by) " + _NOT_OURS, DNSBL, 84),
-    Rule(r"realtime (?:black|block) ?list|\b(?:dnsbl|rbl|bl|sbl|xbl|dbl)[\w-]*\.[a-z0-9-]+\.[a-z]{2,}", DNSBL, 84),
+    Rule(r"realtime (?:black|block) ?list|\b(?:dnsbl|rbl|bl|sbl|xbl|dbl)(?:[-_][a-z0-9]+|\d+)?\.[a-z0-9-]+\.[a-z]{2,}", DNSBL, 84),
     # --- provider reason codes ----------------------------------------------------------------
     Rule(r"\[(?:ts0[123]|tss0?9|tss1[0-9])\]", IP_REPUTATION, 82, note="Yahoo TS01/TS03/TSS09/TSS11"),
     Rule(r"\[ph0\d\]|not accepted for policy reasons", POLICY, 82, note="Yahoo PH01"),
@@ -154,6 +160,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(r"\bs3115\b|\brp-00[1-3]\b", RATE, 82, note="Outlook S3115, Hotmail RP-00x"),
     Rule(r"\bdy-00[1-3]\b", POLICY, 82, note="Hotmail DY-00x: dynamic IP"),
     Rule(r"\bbl0{6}\b", IP_REPUTATION, 82, note="Comcast BL000000"),
+    Rule(r"\bbl000(?:00[1-9]|0[1-9]\d|[1-9]\d\d)\b", DNSBL, 86, note="Comcast BL000001…BL000111: Spamhaus, Cloudmark CSI, SenderScore"),
     Rule(r"\(bl\)", IP_REPUTATION, 82, note="T-Online '(BL)': the IP is on its block list"),
     Rule(r"\brl\d{6}\b", RATE, 82, note="Comcast RL0000x0"),
     Rule(r"aup#(?:cxbl|cdrbl|cxthrt|cxmj)", IP_REPUTATION, 82, note="Cox"),
@@ -171,6 +178,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(r"\b(?:ofr|lpn|ouk)\d{0,3}[_-](?:403|405|415|421)\b", POLICY, 82, note="Orange: invalid sender"),
     Rule(r"error-messages\?\S*\bc=(?:poli|ipbl|bl)\b", IP_REPUTATION, 82, note="GMX/Web.de: IP-based reject"),
     Rule(r"error-messages\?\S*\bc=(?:rdns|irdns)\b", POLICY, 82, note="GMX/Web.de: rDNS"),
+    Rule(r"sender address rejected: domain \S+ does not accept mail", POLICY, 81, note="Postfix 5.7.27: the sender domain has a null MX (RFC 7505)"),
     # --- authentication ---------------------------------------------------------------------
     Rule(r"\bspf\b|openspf|sender policy framework", AUTH, 80),
     Rule(r"\bdkim\b|domain ?keys", AUTH, 80),
@@ -202,23 +210,25 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(r"permanently deferred|retrying will not|will not succeed", IP_REPUTATION, 75, note="Yahoo TS03/TSS09"),
     Rule(r"part of (?:their|your) network|(?:our|internal|my) (?:block|black|deny|ban) ?list|sender\.office\.com|delist", IP_REPUTATION, 75),
     Rule(r"not (?:currently )?accept(?:ed|ing)?(?: [\w'-]{1,20}){0,3} from (?:your|this|the sending|the) (?:ip|ip address|network|host|server|mta)\b", IP_REPUTATION, 75),
-    Rule(r"spam(?:mer)? (?:sender|source)|known spammer|(?:sending|source of|sent) (?:too much )?spam|spamming|you are (?:a )?spammer|too many spams|currently sending spam|suspected spam(?:mer| sender)|amount of spam from", IP_REPUTATION, 74),
+    Rule(r"spam(?:mer)? (?:sender|source)|known spammer|(?:sending|source of|sent) (?:too much )?spam|spamming|you are (?:a )?spammer|too many spams|currently sending spam|suspected spam(?:mer| sender| ip| source| host)|(?:looks|appears) (?:suspiciously )?like (?:a )?spammer|amount of spam from", IP_REPUTATION, 74),
     Rule(r"\b(?:black|block|deny) ?list(?:ed)?\b|\bblack listed\b", IP_REPUTATION, 72, note="no public list named: the receiver's own list"),
     Rule(r"suspicious (?:activity|behaviou?r)|compromised", IP_REPUTATION, 72),
     Rule(r"ip source bloqu|adresse ip(?: \S+){0,2} (?:est )?bloqu|ip-adresse(?: \S+){0,2} (?:ist )?(?:gesperrt|blockiert)|черн\w* спис", IP_REPUTATION, 74, note="French, German, Russian"),
     Rule(_SUBJECT_IP + r"(?: network)?" + _OBJECT + _AUX + r" (?:blocked|blacklisted|blocklisted|banned|refused|not allowed|not permitted)\b", IP_REPUTATION, 70),
     # --- content --------------------------------------------------------------------------------
     Rule(r"\bspam\b|\bspam-like|\bspammy\b|\bjunk(?: ?mail)?\b|спам|pourriel|\bube\b|\buce\b", CONTENT, 70),
-    Rule(r"unsolicited|\bcontent\b|contents? (?:rejected|denied|filter)|message body", CONTENT, 70),
-    Rule(r"virus|antivirus|malware|antimalware|phish|antiphish|trojan|infected|\bbanned\b|attachment|executable|forbidden (?:file|extension)", CONTENT, 70),
+    Rule(r"unsolicited|\bcontent\b|contents? (?:rejected|denied|filter)|message body|bulk (?:e-?mail|mail)(?! senders?)", CONTENT, 70),
+    Rule(r"virus|antivirus|malware|antimalware|phish|antiphish|antispam|trojan|infected|\bbanned\b|attachment|executable|forbidden (?:file|extension)", CONTENT, 70),
     Rule(r"suspicious|suspected|suspicion", CONTENT, 58),
     # --- relay / size (other) -------------------------------------------------------------------
-    Rule(r"relay(?:ing)? (?:access )?(?:denied|not (?:allowed|permitted))|unable to relay|open relay|not (?:allowed|permitted) to relay|we do not relay|list of allowed rcpthosts", OTHER, 67),
+    Rule(r"relay(?:ing)? (?:access )?(?:denied|not (?:allowed|permitted))|unable to relay|open relay|not (?:allowed|permitted) to relay|we do not relay|list of allowed rcpthosts", OTHER, 79, note="beats 'HELO'/'sender' in Google's relay explanations"),
     Rule(r"message (?:size|too (?:big|large))|size limits?|(?:exceeds?|exceeded) (?:the )?(?:maximum|fixed maximum)? ?(?:message )?size|too (?:big|large)|zu gro(?:ß|ss)|trop (?:gros|volumineux)", OTHER, 74),
+    Rule(r"(?:number of|too many) attachments|header size|per individual header|header (?:value |line )?(?:too long|too large)", OTHER, 74, note="Gmail 552 5.3.4 attachment/header limits"),
     # --- policy ---------------------------------------------------------------------------------
     Rule(r"sender (?:address |domain )?(?:rejected|denied|refused)|sender domain|domain of sender|mail ?from domain (?:does not exist|not found|invalid)|(?:envelope sender|return[- ]path)(?: [\w.@<>-]{1,100})?(?: domain)?(?: is| does)? (?:not exist|invalid|not found)|unresolvable (?:rfc\.?5321 )?(?:from )?domain|sender verify failed|sender verification|could not verify sender|unverified sender|invalid sender|bad sender|unknown sender|mail from not owned", POLICY, 66),
     Rule(r"your (?:sending )?domain (?:does not exist|doesn't exist|is not valid|not found)", POLICY, 66),
-    Rule(r"rfc ?(?:5322|2822|822|5321|2821)|rfc[- ]?compliant|not (?:rfc )?compliant|headers? (?:are |is )?(?:not|invalid|malformed|missing)|missing (?:a )?valid|(?:no|invalid|missing) from:? header|from: header", POLICY, 66),
+    Rule(r"rfc ?(?:5322|2822|822|5321|2821)|rfc[- ]?compliant|not (?:rfc )?compliant|headers? (?:are |is )?(?:not|invalid|malformed|missing)|missing (?:a )?valid|(?:no|invalid|missing) from:? header|from: header|syntax is not permitted", POLICY, 71, note="beats 'spam' in Gmail's RFC 5322 texts"),
+    Rule(r"(?:blank|empty|invalid|missing|no) from:? (?:address|addresses|domain)\b|from:? (?:domain|address) (?:is )?(?:invalid|not valid|missing|blank)|as a from:? address|provide a valid from", POLICY, 66, note="GoDaddy IB501/IB502/IB506"),
     Rule(r"spoof|forged (?:sender|from|address)|impersonat", POLICY, 66),
     Rule(r"administrative prohibition|improper use of smtp|pipelining|not authori[sz]ed to send (?:e-?mail|mail|messages) directly|use the smtp relay", POLICY, 66),
     Rule(r"client host rejected: access denied|delivery not authori[sz]ed|not (?:allowed|authori[sz]ed|permitted) to send to", POLICY, 66),
@@ -233,6 +243,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(r"too many (?:connections?|concurrent|simultaneous|sessions?|messages?|mails?|e-?mails?|recipients?|rcpts?|requests?|smtp|invalid|commands?|deliveries|errors)|too (?:much )?(?:mail|load)|too (?:fast|quickly|frequent)|receiving mail (?:too quickly|at a rate)", RATE, 56),
     Rule(r"\brate\b|throttl|slow down|(?:exceed(?:ed|s|ing)?|over|reached|hit)(?: [\w'-]{1,30}){0,4} (?:limits?|threshold|maximum)\b|limit (?:exceeded|reached)|(?:connection|message|recipient|sending|hourly|daily) limit|limits? for how many|per (?:hour|day|minute|second)\b|max(?:imum)? (?:number of )?(?:connections|messages|recipients|message per connection)|concurrent connections", RATE, 56),
     Rule(r"volume|server (?:is )?busy|system busy|too busy", RATE, 56),
+    Rule(r"frequency limit(?:ed)?|(?:sending|send|connection|ip|domain|sender) frequency (?:limit|too high|exceeded)", RATE, 56, note="Tencent QQ 'Ip frequency limited'"),
     Rule(r"trop de (?:connexions|messages|destinataires|mails)|zu viele (?:verbindungen|nachrichten|empf[aä]nger|mails|e-mails)|слишком много|превышен", RATE, 56, note="French, German, Russian"),
     Rule(r"try (?:again )?later|retry later|come back later|try later", RATE, 55, "421"),
     Rule(r"\bdeferred\b|temporarily (?:delayed|suspended|restricted)", RATE, 50, "4xx"),
@@ -241,7 +252,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(r"starttls|\btls\b|\bssl\b|certificate|encrypt|unencrypted", TLS, 50),
     Rule(r"mailbox unavailable or access denied", OTHER, 46, note="Tencent QQ's reason-less reject"),
     Rule(r"mailbox (?:is )?unavailable|mailbox (?:\S+@\S+ )?is unavailable", USER, 45),
-    Rule(r"internal (?:server )?error|(?:system|server|local) (?:error|problem|failure)|temporary (?:server |local )?(?:error|failure|problem)|unknown error|license expired|not accepting (?:network )?messages|shutting down|timed? ?out|connection (?:lost|dropped|reset)|dns (?:resolution|lookup) fail", OTHER, 35),
+    Rule(r"internal (?:server )?error|(?:system|server|local) (?:error|problem|failure)|temporary (?:server |local )?(?:error|failure|problem)|unknown error|license expired|not accepting (?:network )?messages|shutting down|timed? ?out|connection (?:lost|dropped|reset|expired)|dns (?:resolution|lookup) fail", OTHER, 35),
     Rule(r"\bblock(?:ed|ing)?\b", IP_REPUTATION, 30),
     Rule(r"", RATE, 10, "421", "a bare 421 means 'closing the channel, try later'"),
 )
