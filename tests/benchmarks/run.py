@@ -119,7 +119,7 @@ def time_to_line(
         proc.wait(timeout)
 
 
-def cold_start(scale: str, db: Path, runs: int = 3) -> Row:
+def cold_start(scale: str, db: Path, runs: int = 5) -> Row:
     """Console start to first rows painted vs a bare Textual app.
 
     Both as installed: byte code cached. PYTHONDONTWRITEBYTECODE (set on some machines) is
@@ -261,7 +261,7 @@ def paging(scale: str, db: Path, pages: int = 40) -> list[Row]:
     return rows
 
 
-def release(scale: str, db: Path, count: int = 10_000, rounds: int = 3) -> Row:
+def release(scale: str, db: Path, count: int = 10_000, rounds: int = 5) -> Row:
     """release_blocks (audited) of ``count`` IP blocks vs a bare DELETE of the same rows.
 
     Median of ``rounds`` each. The database is left as it was: each release is undone from
@@ -361,7 +361,7 @@ def classification() -> Row:
 
     corpus, distinct = bench_classify.build_corpus(200_000, 0.05, 1)
     times = []
-    for _ in range(3):
+    for _ in range(5):
         classify_module.clear_cache()
         times.append(bench_classify.run(corpus))
     rate = len(corpus) / min(times)
