@@ -20,7 +20,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from tui.checks.engine import CheckContext, Emit, Job, OnResult, collect, stream_jobs
+from tui.checks.engine import CheckContext, Emit, Job, OnResult, collect, job_results
 from tui.checks.resolver import Budget, Lookup
 from tui.checks.results import FAIL, NOT_TESTED, PASS, WARN, CheckResult, Status
 from tui.checks.settings import CheckSettings
@@ -670,13 +670,7 @@ def iter_block_checks(
     """Results of the block checks as they arrive (an async generator; see
     :func:`tui.checks.engine.stream_jobs` for cancellation)."""
 
-    async def gen() -> AsyncIterator[CheckResult]:
-        context = ctx or CheckContext.create(settings)
-        async with contextlib.aclosing(stream_jobs(context, block_jobs(targets, settings))) as it:
-            async for result in it:
-                yield result
-
-    return gen()
+    return job_results(settings, lambda: block_jobs(targets, settings), ctx)
 
 
 async def run_block_checks(

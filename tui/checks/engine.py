@@ -13,6 +13,7 @@ longer than ``timeout``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -142,6 +143,23 @@ async def stream_jobs(
         for task in ctx.memo.values():
             task.cancel()
         await asyncio.gather(*tasks, done_task, *ctx.memo.values(), return_exceptions=True)
+
+
+def job_results(
+    settings: CheckSettings,
+    jobs: Callable[[], Iterable[tuple[str, Job]]],
+    ctx: CheckContext | None = None,
+) -> AsyncIterator[CheckResult]:
+    """The results of ``jobs()`` as they arrive, on ``ctx`` or a context of their own (an
+    async generator: closing it cancels the jobs still running)."""
+
+    async def gen() -> AsyncIterator[CheckResult]:
+        context = ctx or CheckContext.create(settings)
+        async with contextlib.aclosing(stream_jobs(context, jobs())) as it:
+            async for result in it:
+                yield result
+
+    return gen()
 
 
 async def collect(

@@ -15,7 +15,6 @@ failure when ListManager is configured with it (or its private key is known). We
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import functools
 import importlib.util
@@ -35,7 +34,7 @@ from tui.checks.dkim_keys import (
     parse_key_record,
     signing_pem,
 )
-from tui.checks.engine import CheckContext, Emit, Job, OnResult, collect, stream_jobs
+from tui.checks.engine import CheckContext, Emit, Job, OnResult, collect, job_results
 from tui.checks.resolver import Budget, Resolver, acquire_slot
 from tui.checks.results import FAIL, NOT_TESTED, PASS, WARN, CheckResult, Status, worst
 from tui.checks.settings import CheckSettings
@@ -772,13 +771,7 @@ def iter_sender_checks(
 ) -> AsyncIterator[CheckResult]:
     """Results of the sender-domain checks as they arrive (an async generator)."""
 
-    async def gen() -> AsyncIterator[CheckResult]:
-        context = ctx or CheckContext.create(settings)
-        async with contextlib.aclosing(stream_jobs(context, sender_jobs(targets, settings))) as it:
-            async for result in it:
-                yield result
-
-    return gen()
+    return job_results(settings, lambda: sender_jobs(targets, settings), ctx)
 
 
 async def run_sender_checks(
