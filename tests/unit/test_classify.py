@@ -264,6 +264,12 @@ def test_blocklists_are_named_by_zone_or_by_name() -> None:
         classify("550 Blacklisted in dnsbl-1.uceprotect.net").blocklist == "dnsbl-1.uceprotect.net"
     )
     assert classify("550 blocked using Cloudmark Sender Intelligence").blocklist == "Cloudmark CSI"
+    # Mimecast's own reputation list: not queryable in DNS, so the name is what there is.
+    mimecast = classify(
+        "550 Local CT IP Reputation - (reject) - https://community.mimecast.com/docs/DOC-1369#550"
+    )
+    assert (mimecast.blocklist, mimecast.provider) == ("Mimecast", "mimecast")
+    assert mimecast.category == "ip_reputation_block"
     assert (
         classify("550 blocked using Trend Micro RBL+. See http://www.mail-abuse.com/x").blocklist
         == "Trend Micro"

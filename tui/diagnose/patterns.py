@@ -431,5 +431,6 @@ BLOCKLIST_NAMES: tuple[BlocklistRule, ...] = (
     BlocklistRule(r"\buribl\b", "URIBL"),
     BlocklistRule(r"senderscore", "SenderScore"),
     BlocklistRule(r"spamsource", "Yandex spamsource"),
+    BlocklistRule(r"mimecast(?:'s)? (?:block|black|deny) ?list|mimecast (?:ip )?reputation|\bct ip reputation", "Mimecast"),
 )
 # fmt: on
