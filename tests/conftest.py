@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -83,6 +84,18 @@ def _now() -> datetime:
     return datetime.now().replace(microsecond=0)
 
 
+@contextmanager
+def handmade_db(backend: str, url: str, tmp_path: Path) -> Iterator[LmDb]:
+    """The hand-built database, built now at ``url`` (an empty database), with its config."""
+    engine = sa.create_engine(url)
+    now = _now()
+    handmade.build(engine, now)
+    try:
+        yield LmDb(backend, url, handmade.write_config(tmp_path), now, engine)
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def lm_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LmDb]:
     """The hand-built database on SQLite and on PostgreSQL."""
@@ -91,26 +104,15 @@ def lm_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LmDb]:
     else:
         url = request.getfixturevalue("pg_database")
         _reset_pg(url)
-    engine = sa.create_engine(url)
-    now = _now()
-    handmade.build(engine, now)
-    try:
-        yield LmDb(request.param, url, handmade.write_config(tmp_path), now, engine)
-    finally:
-        engine.dispose()
+    with handmade_db(request.param, url, tmp_path) as db:
+        yield db
 
 
 @pytest.fixture
 def sqlite_db(tmp_path: Path) -> Iterator[LmDb]:
     """The hand-built database on SQLite only (for tests that need no second backend)."""
-    url = f"sqlite:///{tmp_path / 'handmade.sqlite'}"
-    engine = sa.create_engine(url)
-    now = _now()
-    handmade.build(engine, now)
-    try:
-        yield LmDb("sqlite", url, handmade.write_config(tmp_path), now, engine)
-    finally:
-        engine.dispose()
+    with handmade_db("sqlite", f"sqlite:///{tmp_path / 'handmade.sqlite'}", tmp_path) as db:
+        yield db
 
 
 DEMO_NOW = datetime(2026, 11, 23, 9, 0, 0)

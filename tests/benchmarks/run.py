@@ -225,17 +225,22 @@ def drill_down(scale: str, db: Path) -> Row:
     )
 
 
-def paging(scale: str, db: Path, pages: int = 40) -> list[Row]:
-    """Page-down through the IP pane; peak RSS of that process."""
+def run_probe(*args: str, timeout: float) -> dict:
+    """Run ``python -m tests.benchmarks.probe ARGS`` in a fresh process; its last JSON line."""
     out = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.probe", "paging", str(db), str(pages)],
+        [sys.executable, "-m", "tests.benchmarks.probe", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
         check=True,
-        timeout=600,
+        timeout=timeout,
     )
-    data = json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def paging(scale: str, db: Path, pages: int = 40) -> list[Row]:
+    """Page-down through the IP pane; peak RSS of that process."""
+    data = run_probe("paging", str(db), str(pages), timeout=600)
     page = data["page_ms_median"] / 1000
     rows = [
         Row(
@@ -328,15 +333,7 @@ def release(scale: str, db: Path, count: int = 10_000, rounds: int = 5) -> Row:
 
 def long_session(scale: str, db: Path, cycles: int = 1_000) -> list[Row]:
     """``cycles`` auto-refreshes of the console, in a fresh process: time and RSS growth."""
-    out = subprocess.run(
-        [sys.executable, "-m", "tests.benchmarks.probe", "long-session", str(db), str(cycles)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=True,
-        timeout=3600,
-    )
-    data = json.loads(out.stdout.strip().splitlines()[-1])
+    data = run_probe("long-session", str(db), str(cycles), timeout=3600)
     growth = data["rss_growth_mb"]
     return [
         Row(

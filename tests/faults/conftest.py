@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import LmDb, _now, _reset_pg
-from tests.support import handmade
+from tests.conftest import LmDb, _reset_pg, handmade_db
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = (120, 40)
@@ -29,13 +28,8 @@ def pg_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LmDb]:
     """The hand-built database, freshly built in this session's PostgreSQL database."""
     url = request.getfixturevalue("pg_database")
     _reset_pg(url)
-    engine = sa.create_engine(url)
-    now = _now()
-    handmade.build(engine, now)
-    try:
-        yield LmDb("postgresql", url, handmade.write_config(tmp_path), now, engine)
-    finally:
-        engine.dispose()
+    with handmade_db("postgresql", url, tmp_path) as db:
+        yield db
 
 
 @pytest.fixture
