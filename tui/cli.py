@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from tui import __version__
 from tui.commands import COMMAND_MODULES
 from tui.commands.common import add_common_options
+from tui.commands.validate import validate_args
 from tui.errors import LmError
 
 
@@ -47,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     run = getattr(args, "run", None) or run_console
     try:
+        validate_args(parser, args)
         return int(run(args) or 0)
     except LmError as err:
         print(f"lmtriage: error: {err}", file=sys.stderr)

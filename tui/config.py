@@ -100,6 +100,19 @@ def parse_duration(text: str | int | float, what: str = "duration") -> timedelta
     return duration
 
 
+# The longest evidence window that makes sense: ListManager keeps its attempt log for weeks,
+# and "now minus a million years" overflows a datetime instead of meaning anything.
+MAX_WINDOW = timedelta(days=3650)
+
+
+def parse_window(text: str | int | float, what: str = "window") -> timedelta:
+    """An evidence window: a duration (see :func:`parse_duration`) of at most ten years."""
+    window = parse_duration(text, what)
+    if window > MAX_WINDOW:
+        raise ConfigError(f"{what}: {text!r} is longer than the limit of 3650d (ten years)")
+    return window
+
+
 @dataclass
 class SenderContact:
     """Who signs allowlist requests."""
@@ -233,6 +246,8 @@ def load_config(
     env = dict(os.environ if env is None else env)
     cfg = Config(read_only=read_only)
     path: Path | None
+    if config is not None and not config.strip():
+        raise ConfigError("--config was given an empty path; give a file, or leave --config out")
     explicit = config or env.get(ENV_CONFIG)
     if explicit:
         path = Path(explicit).expanduser()
@@ -247,12 +262,23 @@ def load_config(
     where = str(path) if path else "config"
 
     database = _table(data, "database", path or Path(where))
-    if db:
+    if db is not None:
+        if not db.strip():
+            raise ConfigError("--db was given an empty URL; give a database URL, or leave --db out")
         cfg.db_url, cfg.db_source = db, "--db"
-    elif env.get(ENV_DB):
+    elif ENV_DB in env:
+        if not env[ENV_DB].strip():
+            raise ConfigError(
+                f"${ENV_DB} is set but empty; give a database URL, or unset it "
+                f"(unset {ENV_DB}) for the config file or the demo"
+            )
         cfg.db_url, cfg.db_source = env[ENV_DB], ENV_DB
-    elif database.get("url"):
+    elif "url" in database:
         cfg.db_url = _typed(database, "url", str, "database")
+        if cfg.db_url is None or not cfg.db_url.strip():
+            raise ConfigError(
+                f"{where}: [database] url is empty; give a database URL or remove the key"
+            )
         cfg.db_source = f"{where} [database] url"
     cfg.db_password = env.get(ENV_PASSWORD) or _typed(database, "password", str, "database")
     timeout = _typed(database, "statement_timeout", (int, float), "database")
@@ -284,7 +310,7 @@ def load_config(
             raise ConfigError("ui.refresh_seconds: must be 0 (off) or a positive number")
         cfg.refresh_seconds = float(refresh)
     if ui.get("window") is not None:
-        cfg.window = parse_duration(ui["window"], "ui.window")
+        cfg.window = parse_window(ui["window"], "ui.window")
     demo_path = _typed(ui, "demo_path", str, "ui")
     if demo_path:
         cfg.demo_path = _user_path(demo_path, "ui.demo_path")

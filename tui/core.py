@@ -85,10 +85,7 @@ class Core:
             return AuditStore(
                 self.engine, location=f"table lmtriage_audit_event in {self.display_url}"
             )
-        if cfg.audit_url:
-            url = parse_url(cfg.audit_url)
-            return AuditStore(create_engine(url), location=masked(url))
-        return AuditStore.at_path(cfg.resolved_audit_path())
+        return open_audit_store(cfg)
 
     def audit_context(self) -> AuditContext:
         """Who is acting, for the audit."""
@@ -103,6 +100,23 @@ class Core:
     def close(self) -> None:
         """Release pooled connections."""
         self.engine.dispose()
+
+
+def open_audit_store(cfg: Config) -> AuditStore:
+    """The audit store of ``[audit] url`` or the audit file, without opening ListManager's
+    database (``[audit] in_database`` needs it: see :attr:`Core.audit`)."""
+    if cfg.audit_url:
+        url = parse_url(cfg.audit_url)
+        return AuditStore(create_engine(url), location=masked(url))
+    return AuditStore.at_path(cfg.resolved_audit_path())
+
+
+def display_url_of(cfg: Config) -> str | None:
+    """The name audit events carry for the configured database, without connecting (None
+    for the embedded demo, whose name is its path)."""
+    if cfg.db_url is None:
+        return f"DEMO ({cfg.resolved_demo_path()})"
+    return masked(parse_url(cfg.db_url, cfg.db_password))
 
 
 def _demo_url(cfg: Config, *, build: bool) -> tuple[str, Path]:

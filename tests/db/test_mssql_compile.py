@@ -17,7 +17,8 @@ from sqlalchemy.dialects import mssql
 
 from tui.config import load_config
 from tui.core import open_core
-from tui.db.audit import AuditStore
+from tui.db.audit import AuditRow, AuditStore
+from tui.db.connection_limits import set_limit
 from tui.db.queries import (
     BlockFilter,
     ReplyScope,
@@ -31,7 +32,10 @@ from tui.db.queries import (
     stream_ips,
     volume_series,
 )
-from tui.db.release import BlockRef, refs_for_stream, release_blocks, undo_release
+from tui.db.reconcile import reconcile_event
+from tui.db.release import BlockRef, release_blocks, undo_release
+from tui.db.release_plan import plan_for_cli, refs_for_stream
+from tui.db.undo import undo_event
 
 MSSQL_MAX_PARAMS = 2100
 
@@ -93,6 +97,8 @@ def test_every_statement_compiles_for_mssql(sqlite_db, tmp_path: Path) -> None:
         dashboard(core.schema, conn, None, now=sqlite_db.now, window=timedelta(days=7))
         volume_series(core.schema, conn, 1, start=since, end=sqlite_db.now)
         everything = refs_for_stream(core.schema, conn, None)
+        plan = plan_for_cli(core.schema, conn, domains=["gmail.com", "yahoo.com"])
+        assert plan.attached
     result = release_blocks(
         core.schema,
         core.engine,
@@ -118,6 +124,29 @@ def test_every_statement_compiles_for_mssql(sqlite_db, tmp_path: Path) -> None:
         mode="retry-now",
         now=core.now(),
     )
+    # A connection-limit change, its undo, and the reconciliation of a pending release.
+    change = set_limit(
+        core.schema, core.engine, core.audit, core.audit_context(), "gmail.com", limit=3
+    )
+    assert undo_event(
+        core.schema, core.engine, core.audit, core.audit_context(), change.event_id
+    ).ok
+    pending = core.audit.begin(
+        "release",
+        core.audit_context(),
+        stream=None,
+        mode="delete",
+        rows=[
+            AuditRow(
+                "domain",
+                "domain:101",
+                {"BlockID": 101, "MailStreamID": 1, "Domain": "gmail.com"},
+                "released",
+            )
+        ],
+        requested=1,
+    )
+    assert reconcile_event(core.schema, core.engine, core.audit, pending, force=True).status
 
     assert len(captured) > 50
     dialect = mssql.dialect()

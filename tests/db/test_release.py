@@ -13,7 +13,8 @@ from tui.core import open_core
 from tui.db.audit import AuditStore
 from tui.db.queries import BlockFilter, block_keys, fetch_blocks
 from tui.db.records import BlockIdentity, BlockKey
-from tui.db.release import BlockRef, refs_for_stream, release_blocks, undo_release
+from tui.db.release import BlockRef, release_blocks, undo_release
+from tui.db.release_plan import refs_for_stream
 from tui.errors import ReadOnlyError
 
 
@@ -82,7 +83,8 @@ def test_release_twice_reports_already_gone(core) -> None:
 def test_reused_block_id_is_not_released(core) -> None:
     wrong = BlockRef(BlockKey("domain", 101), BlockIdentity(1, "yahoo.com"))
     result = release(core, [wrong])
-    assert result.gone == [BlockKey("domain", 101)] and 101 in raw_rows(core, "domain")
+    assert result.changed == [BlockKey("domain", 101)] and result.gone == []
+    assert 101 in raw_rows(core, "domain")
 
 
 def test_dry_run_changes_nothing(core) -> None:

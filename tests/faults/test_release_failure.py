@@ -72,6 +72,14 @@ async def test_console_release_failing_in_its_transaction(lm_db, make_app) -> No
         assert len(events) == 1
         event = app.core.audit.event(events[0].id)
         assert event.status == "failed" and "refused by trigger" in event.error
-        assert event.released == 0 and event.failed == 2
-        assert sorted(r.key for r in event.rows) == ["domain:101", "domain:103"]
+        # Each marked domain row goes with its IP pairs (gmail.com 201-202, hotmail.com 204-205).
+        assert event.released == 0 and event.failed == 6
+        assert sorted(r.key for r in event.rows) == [
+            "domain:101",
+            "domain:103",
+            "ip:201",
+            "ip:202",
+            "ip:204",
+            "ip:205",
+        ]
         assert {r.outcome for r in event.rows} == {"failed"}

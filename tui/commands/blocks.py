@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sorts = sorted({s for cols in SORT_COLUMNS.values() for s in cols})
     p.add_argument("--sort", choices=sorts, default="domain", help="sort column (default domain)")
     p.add_argument("--desc", action="store_true", help="sort descending")
-    p.add_argument("--limit", type=int, default=None, help="at most N blocks of each kind")
+    p.add_argument("--limit", type=int, default=None, help="at most N blocks in all")
     add_window_option(p)
     add_format_option(p)
     p.set_defaults(run=run)
@@ -70,7 +70,10 @@ def run(args: argparse.Namespace) -> int:
                 sort=sort,
                 descending=args.desc,
             )
-            blocks += list(iter_blocks(core.schema, conn, filt, since=since, limit=args.limit))
+            left = None if args.limit is None else args.limit - len(blocks)
+            if left is not None and left <= 0:
+                break
+            blocks += list(iter_blocks(core.schema, conn, filt, since=since, limit=left))
     from tui.diagnose.classify import classify
 
     records = [b.to_json() for b in blocks]

@@ -80,10 +80,10 @@ def add_window_option(parser: argparse.ArgumentParser, *, flag: str = "--window"
 
 def window_of(args: argparse.Namespace, core) -> timedelta:  # noqa: ANN001
     """The evidence window from ``--window``/``--since`` or the config."""
-    from tui.config import parse_duration
+    from tui.config import parse_window
 
     value = getattr(args, "window", None)
-    return parse_duration(value, "--since/--window") if value else core.config.window
+    return parse_window(value, "--since/--window") if value is not None else core.config.window
 
 
 def confirm(question: str) -> bool:

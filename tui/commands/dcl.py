@@ -34,8 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Show, or confirm and set."""
+    from tui.domains import domain_name
+
+    domain = domain_name(args.domain, "--domain")
     core = open_core(args)
-    domain = args.domain.strip().lower()
     with core.connect() as conn:
         current = get_limit(core.schema, conn, domain)
     if args.limit is None:
@@ -50,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if core.read_only:
         raise ReadOnlyError(f"dcl refused: writes are off ({core.read_only_reason})")
+    gap = core.schema.discovery.privilege_gaps("dcl")
+    if gap:
+        raise ReadOnlyError(f"dcl refused: {gap}")
     question = (
         f"Set the connection limit of {domain} on {core.display_url} to {args.limit} per MX"
         + (f", {args.per_hour} connections an hour" if args.per_hour else "")
@@ -81,4 +86,6 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"{domain}: {change.before.describe()} -> {change.after.describe()} (audit event {change.event_id})"
         )
+    if change.audit_error:
+        print(f"lmtriage: warning: audit incomplete: {change.audit_error}", file=sys.stderr)
     return 0

@@ -1,7 +1,11 @@
 """``lmtriage release``: release blocks by domain, by stream IP, or every block of a stream.
 
-Without ``--yes`` it asks on the terminal, and refuses when there is none. Each release is one
-transaction and one audit event; blocks that are already gone are reported, not errors.
+A domain is released with its domain row and every IP pair of that domain in the stream (the
+domain stays blocked in practice while any pair stays); ``--domain-row-only`` releases the
+domain row alone. ``--dry-run`` lists exactly the rows that would go, with their stream. Without
+``--yes`` it asks on the terminal, and refuses when there is none. Each release is one
+transaction and one audit event; blocks already gone, or changed since they were read, are
+reported and left alone.
 """
 
 from __future__ import annotations
@@ -18,21 +22,27 @@ from tui.commands.common import (
 )
 from tui.commands.output import dumps, emit
 from tui.config import RELEASE_MODES
-from tui.db.queries import BlockFilter, find_stream, iter_blocks
-from tui.db.release import BlockRef, refs_for_stream, release_blocks
+from tui.db.queries import find_stream
+from tui.db.release import release_blocks
+from tui.db.release_plan import WITH_DOMAIN, plan_for_cli
 from tui.errors import LmError, NotFoundError, ReadOnlyError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``release`` parser."""
-    p = sub.add_parser("release", help="release blocks (audited)", description=__doc__)
+    p = sub.add_parser(
+        "release",
+        help="release blocks (audited)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_common_options(p)
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument(
         "--domain",
         action="append",
         metavar="D",
-        help="every block of this receiving domain (repeatable)",
+        help="this receiving domain: its domain row and its IP pairs (repeatable)",
     )
     what.add_argument(
         "--ip",
@@ -43,6 +53,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     what.add_argument(
         "--all", action="store_true", help="every block of the stream (or of all streams)"
     )
+    p.add_argument(
+        "--domain-row-only",
+        action="store_true",
+        help="with --domain: release the domain row alone; its IP pairs stay blocked",
+    )
     add_stream_option(p)
     p.add_argument(
         "--mode",
@@ -50,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="delete the block rows or set NextRetry to now (default: config, delete)",
     )
     p.add_argument(
-        "--dry-run", action="store_true", help="show what would be released; change nothing"
+        "--dry-run", action="store_true", help="list the rows that would go; change nothing"
     )
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     add_format_option(p)
@@ -59,58 +74,46 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Select, confirm, release, report."""
+    if args.domain_row_only and not args.domain:
+        raise LmError("--domain-row-only goes with --domain", exit_code=2)
     core = open_core(args)
-    if core.read_only and not args.dry_run:
-        raise ReadOnlyError(f"release refused: writes are off ({core.read_only_reason})")
     mode = args.mode or core.config.release_mode
-    refs: list[BlockRef] = []
+    if not args.dry_run:
+        if core.read_only:
+            raise ReadOnlyError(f"release refused: writes are off ({core.read_only_reason})")
+        gap = core.schema.discovery.privilege_gaps(f"release_{mode}")
+        if gap:
+            raise ReadOnlyError(f"release refused in mode {mode}: {gap}")
     with core.connect() as conn:
         stream = find_stream(core.schema, conn, args.stream) if args.stream else None
-        stream_id = stream.id if stream else None
-        if args.all:
-            refs = refs_for_stream(core.schema, conn, stream_id)
-        else:
-            wanted = [("domain", d.strip().lower()) for d in args.domain or []]
-            wanted += [("ip", ip.strip()) for ip in args.ip or []]
-            for what, value in wanted:
-                found = []
-                kinds = ("domain", "ip") if what == "domain" else ("ip",)
-                for kind in kinds:
-                    filt = BlockFilter(
-                        kind,  # type: ignore[arg-type]
-                        stream_id=stream_id,
-                        domain=value if what == "domain" else None,
-                        ip=value if what == "ip" else None,
-                    )
-                    found += [
-                        BlockRef(b.key, b.identity)
-                        for b in iter_blocks(core.schema, conn, filt, since=None)
-                    ]
-                if not found:
-                    where = f" in stream {stream.name}" if stream else ""
-                    raise NotFoundError(
-                        f"no blocks for {'domain' if what == 'domain' else 'IP'} {value}{where}",
-                        exit_code=1,
-                    )
-                refs += found
-    refs = list(dict.fromkeys(refs))
-    label = stream.name if stream else "all streams"
-    if not refs:
+        label = stream.name if stream else "all streams"
+        plan = plan_for_cli(
+            core.schema,
+            conn,
+            domains=args.domain or (),
+            ips=args.ip or (),
+            everything=args.all,
+            stream_id=stream.id if stream else None,
+            stream_label=label,
+            domain_rows_only=args.domain_row_only,
+        )
+    if not plan.rows:
         raise NotFoundError(f"no blocks to release in {label}", exit_code=1)
-    n_domain = sum(1 for r in refs if r.key.kind == "domain")
-    question = (
-        f"Release {len(refs)} block(s) ({n_domain} domain, {len(refs) - n_domain} IP pair) "
-        f"in {label} on {core.display_url}, mode {mode}?"
-    )
-    if not args.dry_run and not args.yes and not confirm(question):
-        print("nothing released", file=sys.stderr)
-        return 1
+    if not args.dry_run and not args.yes:
+        lines = [f"Release {plan.headline()}", f"  in {plan.scope} on {core.display_url}"]
+        lines += [f"  {line}" for line in plan.domain_lines()]
+        print("\n".join(lines), file=sys.stderr)
+        if not confirm(f"Release these {len(plan.rows):,} block row(s), mode {mode}?"):
+            print("nothing released", file=sys.stderr)
+            return 1
+    if core.audit is not None and not args.dry_run:
+        _settle_pending(core)
     result = release_blocks(
         core.schema,
         core.engine,
-        core.audit if not args.dry_run else None,  # type: ignore[arg-type]
+        core.audit if not args.dry_run else None,
         core.audit_context(),
-        refs,
+        plan.refs,
         mode=mode,
         now=core.now(),
         stream_label=label,
@@ -118,37 +121,64 @@ def run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         read_only=core.read_only,
     )
-    by_key = {r.key: r for r in refs}
+    planned = {row.ref.key: row for row in plan.rows}
     rows = []
     for outcome, keys in (
-        ("released" if not args.dry_run else "would release", result.released),
+        ("would release" if args.dry_run else "released", result.released),
         ("already gone", result.gone),
+        ("changed (left alone)", result.changed),
         ("failed", result.failed),
     ):
         for key in keys:
-            ident = by_key[key].identity
+            row = planned[key]
+            ident = row.ref.identity
             rows.append(
                 {
                     "outcome": outcome,
                     "block": str(key),
-                    "stream_id": ident.stream_id,
+                    "stream": row.stream_name,
                     "domain": ident.domain,
                     "ip": ident.ip,
                     "mx": ident.mx,
+                    "blocked_since": ident.since,
+                    "why": "with its domain row" if row.why == WITH_DOMAIN else "chosen",
                 }
             )
     if args.format == "json":
-        sys.stdout.write(dumps(result.to_json(), indent=2) + "\n")
+        payload = result.to_json()
+        payload["plan"] = {
+            "scope": plan.scope,
+            "domain_rows_only": plan.domain_rows_only,
+            "domain_rows": plan.count("domain"),
+            "ip_pairs": plan.count("ip"),
+            "ip_pairs_with_domain_row": len(plan.attached),
+        }
+        payload["rows"] = rows
+        sys.stdout.write(dumps(payload, indent=2) + "\n")
     else:
         emit(
             rows,
             args.format,
-            ["outcome", "block", "stream_id", "domain", "ip", "mx"],
-            headers=["OUTCOME", "BLOCK", "STREAM", "DOMAIN", "IP", "MX"],
+            ["outcome", "block", "stream", "domain", "ip", "mx", "blocked_since", "why"],
+            headers=["OUTCOME", "BLOCK", "STREAM", "DOMAIN", "IP", "MX", "SINCE", "WHY"],
+            max_width={"stream": 20, "domain": 40},
         )
         if args.format == "table":
             audit = f" (audit event {result.event_id})" if result.event_id else ""
             print(result.summary() + audit)
+            if args.dry_run:
+                print(f"plan: {plan.headline()}")
+    if result.audit_error:
+        print(f"lmtriage: warning: audit incomplete: {result.audit_error}", file=sys.stderr)
     if result.error:
         raise LmError(f"release failed, nothing was released: {result.error}", exit_code=1)
     return 0
+
+
+def _settle_pending(core) -> None:  # noqa: ANN001 - Core
+    """Before writing, settle what an earlier run left pending (it may be undone later)."""
+    from tui.db.reconcile import reconcile_pending
+
+    for outcome in reconcile_pending(core.schema, core.engine, core.audit, core.display_url):
+        if outcome.status != "pending":
+            print(f"lmtriage: note: audit {outcome.line()}", file=sys.stderr)

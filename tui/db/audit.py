@@ -10,7 +10,6 @@ A crash in between leaves a ``pending`` event, never an unrecorded change.
 from __future__ import annotations
 
 import base64
-import getpass
 import json
 import os
 import socket
@@ -27,6 +26,9 @@ from sqlalchemy.engine import Engine
 from tui.errors import DatabaseError
 
 PENDING, COMMITTED, FAILED = "pending", "committed", "failed"
+# A pending event whose outcome reconciliation could not tell (some rows changed, some not):
+# never undoable, shown with its note.
+UNKNOWN = "unknown"
 
 
 # --------------------------------------------------------------------------- row encoding
@@ -152,23 +154,38 @@ class AuditContext:
     def current(
         cls, *, db_user: str, database: str, database_name: str, session_id: str | None = None
     ) -> AuditContext:
-        """The context of this process: OS user, host name and SSH client address."""
-        try:
-            os_user = getpass.getuser()
-        except (KeyError, OSError):
-            os_user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+        """The context of this process: OS user, host name and SSH client address.
+
+        The OS user is the real uid's name, never ``$LOGNAME``/``$USER``: those are whatever
+        the caller's environment says, and an audit must not take a user's word for who they are.
+        """
         host = socket.gethostname()
         ssh = os.environ.get("SSH_CLIENT", "").split()
         if ssh:
             host = f"{host} (ssh from {ssh[0]})"
         return cls(
-            os_user=os_user,
+            os_user=real_user(),
             db_user=db_user,
             client_host=host,
             database=database,
             database_name=database_name,
             session_id=session_id or uuid.uuid4().hex[:12],
         )
+
+
+def real_user() -> str:
+    """The name of the real uid (``uid 1234`` when it has no passwd entry)."""
+    if not hasattr(os, "getuid"):  # pragma: no cover - Windows
+        import getpass
+
+        return getpass.getuser()
+    uid = os.getuid()
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (KeyError, ImportError):
+        return f"uid {uid}"
 
 
 @dataclass(slots=True)
@@ -181,6 +198,8 @@ class AuditRow:
     # What the event does to the row (released, restored, set) or found (gone). Read back,
     # it is "failed" or "pending" unless the event committed.
     outcome: str = ""
+    # The outcome as written (read back: ``outcome`` says "pending" for an unsettled event).
+    recorded: str = ""
 
 
 @dataclass(slots=True)
@@ -208,7 +227,15 @@ class AuditEvent:
     undo_of: int | None
     undone_by: int | None
     summary: str | None
+    touched: str | None = None
+    note: str | None = None
+    pid: int | None = None
     rows: list[AuditRow] = field(default_factory=list)
+
+    @property
+    def host_name(self) -> str:
+        """The host the event was made on (``client_host`` without its SSH note)."""
+        return self.client_host.split(" (", 1)[0]
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON fields of ``lmtriage audit``."""
@@ -234,6 +261,8 @@ class AuditEvent:
             "undo_of": self.undo_of,
             "undone_by": self.undone_by,
             "summary": self.summary,
+            "touched": self.touched,
+            "note": self.note,
             "rows": [
                 {"kind": r.kind, "key": r.key, "outcome": r.outcome, "row": r.row}
                 for r in self.rows
@@ -269,6 +298,11 @@ def _tables(metadata: sa.MetaData, prefix: str) -> tuple[sa.Table, sa.Table]:
         sa.Column("undo_of", sa.Integer),
         sa.Column("undone_by", sa.Integer),
         sa.Column("summary", sa.Text),
+        # Added after the first release (see AuditStore._migrate): what the event touched in
+        # words, the writing process, and what reconciliation found.
+        sa.Column("touched", sa.Text),
+        sa.Column("pid", sa.Integer),
+        sa.Column("note", sa.Text),
     )
     rows = sa.Table(
         f"{prefix}_rows",
@@ -284,6 +318,21 @@ def _tables(metadata: sa.MetaData, prefix: str) -> tuple[sa.Table, sa.Table]:
         sa.Column("rows_json", sa.Text, nullable=False),
     )
     return events, rows
+
+
+def _private_files(path: Path) -> None:
+    """Create ``path`` mode 600 if missing; make it and its -wal/-shm 600 if they exist."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+    except OSError as err:
+        raise DatabaseError(f"cannot create the audit file {path}: {err.strerror}") from None
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        try:
+            if name.exists() and name.stat().st_mode & 0o077:
+                name.chmod(0o600)
+        except OSError:
+            pass  # not ours to change (another user's file): SQLite will say if it cannot open
 
 
 def _utcnow() -> datetime:
@@ -313,18 +362,45 @@ class AuditStore:
                     f"cannot open the audit store at {self.location}: {type(err.orig).__name__}: "
                     f"{str(err.orig).splitlines()[0] if err.orig else err}"
                 ) from None
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the columns later versions need to an audit store made by an earlier one."""
+        try:
+            with self.engine.connect() as conn:
+                have = {c["name"] for c in sa.inspect(conn).get_columns(self.events.name)}
+            missing = [c for c in self.events.c if c.name not in have]
+            if not missing:
+                return
+            with self.engine.begin() as conn:
+                for column in missing:
+                    ddl = column.type.compile(dialect=conn.dialect)
+                    name = conn.dialect.identifier_preparer.quote(column.name)
+                    table = conn.dialect.identifier_preparer.format_table(self.events)
+                    conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}")
+        except sa.exc.DBAPIError as err:
+            raise DatabaseError(
+                f"cannot upgrade the audit store at {self.location}: {type(err.orig).__name__}"
+            ) from None
 
     @classmethod
-    def at_path(cls, path: Path) -> AuditStore:
-        """A SQLite audit file, created with its directory (mode 700) when missing."""
+    def at_path(cls, path: Path, *, busy_timeout: float = 30.0) -> AuditStore:
+        """A SQLite audit file, created with its directory (mode 700) when missing.
+
+        The file is created mode 600 before SQLite opens it, and SQLite gives its -wal and
+        -shm files the mode of the database file, so all three are private to the user in
+        any directory, whatever the umask. Files of an earlier version are tightened too.
+        """
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as err:
             raise DatabaseError(
                 f"cannot create the audit directory {path.parent}: {err.strerror}"
             ) from None
+        _private_files(path)
         engine = sa.create_engine(
-            f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30}
+            f"sqlite:///{path}",
+            connect_args={"check_same_thread": False, "timeout": busy_timeout},
         )
 
         @sa.event.listens_for(engine, "connect")
@@ -336,7 +412,9 @@ class AuditStore:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
-        return cls(engine, location=str(path))
+        store = cls(engine, location=str(path))
+        _private_files(path)
+        return store
 
     # -- writing
 
@@ -351,8 +429,12 @@ class AuditStore:
         requested: int,
         undo_of: int | None = None,
         summary: str | None = None,
+        touched: str | None = None,
     ) -> int:
-        """Record a pending event with the rows about to change; returns its id."""
+        """Record a pending event with the rows about to change; returns its id.
+
+        ``touched`` says in words what the event changes (domains, IPs), for the history.
+        """
         with self.engine.begin() as conn:
             event_id = conn.execute(
                 self.events.insert().values(
@@ -373,6 +455,8 @@ class AuditStore:
                     failed=0,
                     undo_of=undo_of,
                     summary=summary,
+                    touched=touched,
+                    pid=os.getpid(),
                 )
             ).inserted_primary_key[0]
             self._insert_rows(conn, int(event_id), rows)
@@ -404,6 +488,7 @@ class AuditStore:
         error: str | None = None,
         extra_rows: list[AuditRow] | None = None,
         summary: str | None = None,
+        note: str | None = None,
     ) -> None:
         """Mark the event committed or failed, with its counts (and rows found on the way,
         such as blocks already gone)."""
@@ -418,6 +503,8 @@ class AuditStore:
             }
             if summary is not None:
                 values["summary"] = summary
+            if note is not None:
+                values["note"] = note
             conn.execute(self.events.update().where(self.events.c.id == event_id).values(**values))
             if extra_rows:
                 self._insert_rows(conn, event_id, extra_rows)
@@ -454,17 +541,31 @@ class AuditStore:
             undo_of=row.undo_of,
             undone_by=row.undone_by,
             summary=row.summary,
+            touched=row.touched,
+            note=row.note,
+            pid=row.pid,
         )
 
     def events_list(
-        self, *, limit: int = 50, before_id: int | None = None, session_id: str | None = None
+        self,
+        *,
+        limit: int = 50,
+        before_id: int | None = None,
+        session_id: str | None = None,
+        databases: list[str] | None = None,
+        status: str | None = None,
     ) -> list[AuditEvent]:
-        """Newest events first, a keyset page at a time."""
+        """Newest events first, a keyset page at a time; optionally only those made on one
+        of ``databases`` (display URLs) or with ``status``."""
         stmt = sa.select(self.events).order_by(self.events.c.id.desc()).limit(limit)
         if before_id is not None:
             stmt = stmt.where(self.events.c.id < before_id)
         if session_id is not None:
             stmt = stmt.where(self.events.c.session_id == session_id)
+        if databases is not None:
+            stmt = stmt.where(self.events.c.database.in_(databases))
+        if status is not None:
+            stmt = stmt.where(self.events.c.status == status)
         with self.engine.connect() as conn:
             return [self._event(r) for r in conn.execute(stmt)]
 
@@ -484,9 +585,9 @@ class AuditStore:
                 for r in conn.execute(stmt):
                     outcome = r.outcome
                     if event.status != COMMITTED and outcome != "gone":
-                        outcome = "failed" if event.status == FAILED else PENDING
+                        outcome = {FAILED: "failed", UNKNOWN: UNKNOWN}.get(event.status, PENDING)
                     event.rows += [
-                        AuditRow(kind=r.kind, key=key, row=row, outcome=outcome)
+                        AuditRow(kind=r.kind, key=key, row=row, outcome=outcome, recorded=r.outcome)
                         for key, row in decode_pairs(r.rows_json)
                     ]
         return event

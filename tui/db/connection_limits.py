@@ -17,6 +17,7 @@ from tui.db.audit import COMMITTED, FAILED, AuditContext, AuditRow, AuditStore
 from tui.db.discover import BoundSchema
 from tui.db.errors import describe_exception
 from tui.db.records import DEFAULT_CONNECTIONS, ConnectionLimit  # noqa: F401 - re-exported
+from tui.domains import domain_name
 from tui.errors import FeatureUnavailable, LmError, ReadOnlyError
 
 
@@ -72,9 +73,46 @@ def limits_for(
     return out
 
 
+def dcl_table(schema: BoundSchema) -> tuple[sa.Table, dict[str, str]]:
+    """The full reflected DCL table and model → live column names."""
+    table = _table(schema)
+    full = schema.full_tables.get("connection_limits", table)
+    return full, schema.discovery.tables["connection_limits"].column_names
+
+
+def row_for_domain(
+    conn: Connection, table: sa.Table, names: dict[str, str], domain: str, *, lock: bool = False
+) -> dict[str, Any] | None:
+    """The domain's whole row (domains compared case-insensitively), or None."""
+    stmt = sa.select(table).where(sa.func.lower(table.c[names["Domain_"]]) == domain.lower())
+    if lock:
+        stmt = stmt.with_for_update().with_hint(table, "WITH (UPDLOCK, ROWLOCK)", "mssql")
+    found = conn.execute(stmt).first()
+    return dict(found._mapping) if found else None
+
+
+def limit_values(row: dict[str, Any], names: dict[str, str]) -> tuple[Any, ...]:
+    """The three limits of a row, for comparing "as we left it" with "as it is"."""
+    return tuple(
+        row.get(names[m]) if m in names else None
+        for m in ("ConnectionLimit_", "ConnPerHour_", "MaxMsgPerConn_")
+    )
+
+
 def _validate(value: int | None, what: str, low: int, high: int) -> None:
     if value is not None and not (low <= value <= high):
         raise LmError(f"{what} must be between {low} and {high}", exit_code=2)
+
+
+def _after_row(
+    before_row: dict[str, Any], names: dict[str, str], domain: str, values: dict[str, Any]
+) -> dict[str, Any]:
+    """The row as the change leaves it (live column names), for undo and reconciliation."""
+    row = dict(before_row) if before_row else {names["Domain_"]: domain}
+    for model, value in values.items():
+        if model in names:
+            row[names[model]] = value
+    return row
 
 
 @dataclass(slots=True)
@@ -84,6 +122,7 @@ class LimitChange:
     before: ConnectionLimit
     after: ConnectionLimit
     event_id: int | None
+    audit_error: str | None = None  # the change committed but its audit event stayed pending
 
 
 def set_limit(
@@ -107,23 +146,19 @@ def set_limit(
     _validate(limit, "the connection limit", 1, 1000)
     _validate(per_hour, "the hourly limit", 1, 10_000_000)
     _validate(per_connection, "the messages per connection", 1, 100_000)
-    domain = domain.strip().lower()
-    if not domain or " " in domain:
-        raise LmError(f"{domain!r} is not a domain name", exit_code=2)
+    domain = domain_name(domain, "the domain")
     table = _table(schema)
-    full = schema.full_tables.get("connection_limits", table)
-    names = schema.discovery.tables["connection_limits"].column_names
+    full, names = dcl_table(schema)
+    missing = schema.discovery.privilege_gaps("dcl")
+    if missing:
+        raise ReadOnlyError(f"cannot set connection limits: {missing}")
     event_id: int | None = None
     try:
         with engine.connect() as conn:
             tx = conn.begin()
             try:
                 before = get_limit(schema, conn, domain)
-                before_row: dict[str, Any] = {}
-                if not before.is_default:
-                    stmt = sa.select(full).where(sa.func.lower(full.c[names["Domain_"]]) == domain)
-                    found = conn.execute(stmt).first()
-                    before_row = dict(found._mapping) if found else {}
+                before_row = row_for_domain(conn, full, names, domain, lock=True) or {}
                 values: dict[str, Any] = {"ConnectionLimit_": limit}
                 if per_hour is not None and schema.has_col("connection_limits", "ConnPerHour_"):
                     values["ConnPerHour_"] = per_hour
@@ -143,9 +178,18 @@ def set_limit(
                     context,
                     stream=None,
                     mode="update" if before_row else "insert",
-                    rows=[AuditRow(kind="dcl", key=domain, row=before_row, outcome="set")],
+                    rows=[
+                        AuditRow(kind="dcl", key=domain, row=before_row, outcome="set"),
+                        AuditRow(
+                            kind="dcl",
+                            key=domain,
+                            row=_after_row(before_row, names, domain, values),
+                            outcome="after",
+                        ),
+                    ],
                     requested=1,
                     summary=f"{domain}: {before.describe()} -> {after.describe()}",
+                    touched=f"connection limit of {domain}",
                 )
                 if before_row:
                     conn.execute(
@@ -155,18 +199,88 @@ def set_limit(
                     )
                 else:
                     conn.execute(sa.insert(table).values(Domain_=domain, **values))
-                tx.commit()
+                try:
+                    tx.commit()
+                except Exception as err:
+                    raise _CommitUnknown(err) from err
             except BaseException:
                 if tx.is_active:
                     tx.rollback()
                 raise
+    except _CommitUnknown as unknown:
+        return _settle_unknown_commit(schema, engine, audit, event_id, before, after, unknown)
     except Exception as err:  # noqa: BLE001
         message = str(err) if isinstance(err, LmError) else describe_exception(err)
-        if event_id is not None:
-            audit.finish(event_id, FAILED, failed=1, error=message)
+        _record_failure(audit, context, event_id, domain, message)
         raise LmError(
             f"setting the connection limit of {domain} failed, nothing changed: {message}",
             exit_code=1,
         ) from None
-    audit.finish(event_id, COMMITTED, released=1)
-    return LimitChange(before, after, event_id)
+    change = LimitChange(before, after, event_id)
+    try:
+        audit.finish(event_id, COMMITTED, released=1)
+    except Exception as err:  # noqa: BLE001 - the change stands; say the audit lags
+        change.audit_error = (
+            f"event {event_id} stays pending ({describe_exception(err)}); "
+            "`lmtriage audit --reconcile` completes it"
+        )
+    return change
+
+
+class _CommitUnknown(Exception):  # noqa: N818 - control flow, never escapes
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _record_failure(
+    audit: AuditStore, context: AuditContext, event_id: int | None, domain: str, message: str
+) -> None:
+    """Every failed write leaves a failed event, even one that failed before it began."""
+    try:
+        if event_id is None:
+            event_id = audit.begin(
+                "dcl",
+                context,
+                stream=None,
+                mode=None,
+                rows=[],
+                requested=1,
+                touched=f"connection limit of {domain}",
+            )
+        audit.finish(event_id, FAILED, failed=1, error=message)
+    except Exception:  # noqa: BLE001 - the write's own error is the one to report
+        pass
+
+
+def _settle_unknown_commit(
+    schema: BoundSchema,
+    engine: Engine,
+    audit: AuditStore,
+    event_id: int | None,
+    before: ConnectionLimit,
+    after: ConnectionLimit,
+    unknown: _CommitUnknown,
+) -> LimitChange:
+    from tui.db.reconcile import reconcile_event
+
+    message = describe_exception(unknown.error)
+    if event_id is None:  # pragma: no cover - the event is written before COMMIT
+        raise LmError(f"setting the connection limit failed: {message}", exit_code=1)
+    outcome = reconcile_event(schema, engine, audit, event_id, force=True)
+    if outcome.status == COMMITTED:
+        change = LimitChange(before, after, event_id)
+        change.audit_error = (
+            f"the commit reported {message}, but the limit is set; audit event {event_id} was "
+            "completed by reconciliation"
+        )
+        return change
+    if outcome.status == FAILED:
+        raise LmError(
+            f"setting the connection limit of {after.domain} failed, nothing changed: {message}",
+            exit_code=1,
+        )
+    raise LmError(
+        f"the commit reported {message} and whether the limit changed is unknown: {outcome.note}",
+        exit_code=1,
+    )

@@ -33,6 +33,7 @@ FOUND = "found"
 ALTERNATIVE = "alternative"
 MISSING = "missing"
 UNUSABLE = "unusable"
+UNREADABLE = "unreadable"  # found, but the database user may not SELECT from it
 
 DEMO_INFO_TABLE = "lmtriage_demo_info"
 
@@ -64,6 +65,10 @@ class TableReport:
             text = f"found as {self.physical_name}"
         elif self.status == ALTERNATIVE:
             text = f"found under the alternative name {self.physical_name}"
+        elif self.status == UNREADABLE:
+            text = (
+                f"found as {self.physical_name}, but the database user may not read it (no SELECT)"
+            )
         elif self.status == UNUSABLE:
             text = (
                 f"{self.physical_name} lacks required column(s) "
@@ -103,6 +108,20 @@ class Discovery:
     write_reason: str
     is_demo: bool = False
     demo_info: dict[str, str] = field(default_factory=dict)
+    # model table -> privilege -> granted (None: could not tell); see tui.db.privileges
+    privileges: dict[str, dict[str, bool | None]] = field(default_factory=dict)
+    privileges_how: str = ""
+
+    def privilege_gaps(self, operation: str) -> str | None:
+        """``the database user lacks UPDATE on X`` when ``operation`` (a key of
+        :data:`tui.db.privileges.OPERATIONS`) cannot work, else None."""
+        from tui.db.privileges import OPERATIONS, gaps
+
+        names = {k: t.physical_name or t.expected_name for k, t in self.tables.items()}
+        missing = gaps(self.privileges, OPERATIONS[operation], names)
+        if not missing:
+            return None
+        return "the database user lacks " + ", ".join(missing)
 
     def feature_enabled(self, feature: str) -> bool:
         """True when every table the feature needs is usable."""
@@ -129,6 +148,11 @@ class Discovery:
             "demo": self.is_demo,
             "can_write": self.can_write,
             "write_reason": self.write_reason,
+            "privileges": [
+                {"model_table": key, "name": self.tables[key].physical_name, **granted}
+                for key, granted in self.privileges.items()
+            ],
+            "operations": {op: self.privilege_gaps(op) or "ok" for op in _operations()},
             "tables": [
                 {
                     "model_table": t.key,
@@ -247,55 +271,34 @@ def _database_name(conn: Connection, engine: Engine) -> str:
     return engine.url.database or ""
 
 
+def _operations() -> list[str]:
+    from tui.db.privileges import OPERATIONS
+
+    return list(OPERATIONS)
+
+
 def _write_privilege(
-    conn: Connection, tables: dict[str, TableReport], schema: str | None, mode: str
+    discovery_privileges: dict[str, dict[str, bool | None]],
+    how: str,
+    tables: dict[str, TableReport],
+    mode: str,
 ) -> tuple[bool, str]:
-    """Whether the user may release blocks (DELETE or UPDATE, plus INSERT for undo)."""
-    privileges = ("DELETE", "INSERT") if mode == "delete" else ("UPDATE",)
-    names = [
-        t.physical_name
-        for k, t in tables.items()
-        if k in ("blocked_domains", "blocked_ips") and t.usable
-    ]
-    dialect = conn.dialect.name
-    try:
-        if dialect == "sqlite":
-            if conn.exec_driver_sql("pragma query_only").scalar():
-                return False, "the SQLite connection is query-only"
-            database = conn.exec_driver_sql("pragma database_list").fetchall()
-            for row in database:
-                if row[1] == "main" and row[2]:
-                    import os
+    """Whether the user may release blocks in ``mode`` and undo it (DELETE and INSERT, or
+    UPDATE), from the privilege matrix."""
+    from tui.db.privileges import OPERATIONS, gaps
 
-                    if not os.access(row[2], os.W_OK):
-                        return False, f"the SQLite file {row[2]} is not writable"
-            return True, "the SQLite file is writable"
-        for name in names:
-            qualified = f"{schema}.{name}" if schema else name
-            for privilege in privileges:
-                if dialect == "postgresql":
-                    ok = conn.execute(
-                        sa.text("select has_table_privilege(:t, :p)"),
-                        {"t": _pg_ident(qualified), "p": privilege},
-                    ).scalar()
-                elif dialect == "mssql":
-                    ok = conn.execute(
-                        sa.text("select HAS_PERMS_BY_NAME(:t, 'OBJECT', :p)"),
-                        {"t": qualified, "p": privilege},
-                    ).scalar()
-                else:
-                    return True, f"privileges not checked on {dialect}"
-                if not ok:
-                    return False, f"the database user lacks {privilege} on {name}"
-    except sa.exc.DBAPIError as err:
-        return False, f"could not check privileges ({type(err.orig).__name__})"
-    return True, f"the database user has {' and '.join(privileges)} on the block tables"
-
-
-def _pg_ident(qualified: str) -> str:
-    # has_table_privilege parses its argument as an identifier: quote each part so
-    # mixed-case ListManager names are found as they are.
-    return ".".join('"' + part.replace('"', '""') + '"' for part in qualified.split("."))
+    if how.startswith(("the SQLite", "could not")):
+        ok = how == "the SQLite file is writable"
+        return ok, how
+    needs = (*OPERATIONS[f"release_{mode}"], *OPERATIONS[f"undo_{mode}"])
+    names = {k: t.physical_name or t.expected_name for k, t in tables.items()}
+    missing = gaps(discovery_privileges, needs, names)
+    if missing:
+        return False, f"the database user lacks {missing[0]}"
+    if how.startswith("privileges not checked"):
+        return True, how
+    wanted = " and ".join(sorted({p for _k, p in needs}))
+    return True, f"the database user has {wanted} on the block tables"
 
 
 def _identity_columns(columns: list[dict[str, Any]]) -> set[str]:
@@ -397,8 +400,21 @@ def discover(
                 "check the URL, or map the table names in the config file's [schema.tables]"
             )
 
+        from tui.db.privileges import CHECKED_TABLES, check_privileges
+
+        physical = {
+            k: r.physical_name
+            for k, r in reports.items()
+            if k in CHECKED_TABLES and r.physical_name and r.status != UNUSABLE
+        }
+        privileges, how = check_privileges(conn, physical, schema)
+        attempts = reports["attempts"]
+        if attempts.usable and privileges.get("attempts", {}).get("SELECT") is False:
+            # Blocks stay readable; every feature built on the attempt log is off, and says why.
+            attempts.status = UNREADABLE
+            bound.pop("attempts", None)
         index_reports = _index_reports(inspector, conn, reports, bound, schema)
-        can_write, reason = _write_privilege(conn, reports, schema, release_mode)
+        can_write, reason = _write_privilege(privileges, how, reports, release_mode)
         demo_name = _lookup(live, DEMO_INFO_TABLE)
         demo_info: dict[str, str] = {}
         if demo_name:
@@ -416,6 +432,8 @@ def discover(
             write_reason=reason,
             is_demo=bool(demo_name),
             demo_info=demo_info,
+            privileges=privileges,
+            privileges_how=how,
         )
     return BoundSchema(discovery, bound, full)
 

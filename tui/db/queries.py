@@ -135,6 +135,8 @@ class BlockFilter:
 
     kind: BlockKind
     stream_id: int | None = None
+    # Exact matches; None is "any". An empty string matches only an empty value: it never
+    # means "every block" (that once selected a whole server for release).
     domain: str | None = None  # exact domain ("view blocks" from the dashboard)
     ip: str | None = None  # exact stream IP (ip blocks)
     text: str | None = None  # substring of domain, IP, MX or description
@@ -174,9 +176,9 @@ def _block_where(schema: BoundSchema, filt: BlockFilter) -> list[sa.ColumnElemen
     where: list[sa.ColumnElement[bool]] = []
     if filt.stream_id is not None:
         where.append(t.c.MailStreamID == filt.stream_id)
-    if filt.domain:
+    if filt.domain is not None:
         where.append(text_equals(sa.func.lower(t.c.Domain), filt.domain.strip().lower()))
-    if filt.ip and filt.kind == "ip":
+    if filt.ip is not None and filt.kind == "ip":
         where.append(text_equals(t.c.IPAddress, filt.ip.strip()))
     if filt.text and filt.text.strip():
         needle = filt.text.strip()
@@ -432,11 +434,11 @@ def _scope_where(schema: BoundSchema, scope: ReplyScope, since: datetime) -> lis
     ]
     if scope.stream_id is not None:
         where.append(a.c.MailStreamID == scope.stream_id)
-    if scope.domain:
+    if scope.domain is not None:
         where.append(text_equals(a.c.Domain, scope.domain.strip()))
-    if scope.source_ip:
+    if scope.source_ip is not None:
         where.append(text_equals(schema.col("attempts", "SourceIP"), scope.source_ip.strip()))
-    if scope.mx_ip:
+    if scope.mx_ip is not None:
         where.append(text_equals(schema.col("attempts", "MXIP"), scope.mx_ip.strip()))
     return where
 

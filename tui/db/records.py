@@ -33,12 +33,38 @@ class BlockKey:
 
 @dataclass(frozen=True, slots=True)
 class BlockIdentity:
-    """The columns a release re-checks, so a reused BlockID never releases the wrong block."""
+    """What the user saw of a block, which a release re-checks: a reused BlockID, or a block
+    that was released and blocked again (a new BlockedSince) since it was marked, is never
+    released on the strength of an old mark."""
 
     stream_id: int
     domain: str
     ip: str | None = None
     mx: str | None = None
+    since: datetime | None = None  # BlockedSince
+
+    def pair_key(self) -> tuple[int, str, str, str]:
+        """Stream, domain (case-folded: SQL Server compares case-insensitively), stream IP
+        and MX: the same *block*, whenever it was created."""
+        return (self.stream_id, self.domain.strip().lower(), self.ip or "", self.mx or "")
+
+    def same_block(self, other: BlockIdentity) -> bool:
+        """Same pair and the same BlockedSince: the very block row the user saw."""
+        return self.pair_key() == other.pair_key() and _same_time(self.since, other.since)
+
+    def describe(self) -> str:
+        """``yahoo.com`` or ``yahoo.com 192.0.2.10 → 203.0.113.5`` (not made safe)."""
+        if self.ip is None and self.mx is None:
+            return self.domain
+        return f"{self.domain} {self.ip or '?'} → {self.mx or '?'}"
+
+
+def _same_time(a: datetime | None, b: datetime | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    # SQL Server's datetime keeps 1/300 s; a value read twice is equal, but one written by
+    # a driver and read back may differ by that rounding.
+    return abs((a - b).total_seconds()) < 0.004
 
 
 @dataclass(slots=True)
@@ -69,7 +95,7 @@ class Block:
     @property
     def identity(self) -> BlockIdentity:
         """The columns a release re-checks."""
-        return BlockIdentity(self.stream_id, self.domain, self.ip, self.mx)
+        return BlockIdentity(self.stream_id, self.domain, self.ip, self.mx, self.since)
 
     @property
     def permanent(self) -> bool:

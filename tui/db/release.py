@@ -1,18 +1,29 @@
-"""Release blocks (and undo a release), each in one transaction, each audited.
+"""Carry out a release: exactly the rows of a plan, in one transaction, audited.
 
-A release names blocks by primary key *and* the identifying columns the user saw (stream,
-domain, stream IP, blocking MX): a row whose key now holds a different block, or that is gone,
-is reported as "already gone", never released. The rows are locked while they are read
-(``FOR UPDATE`` on PostgreSQL, ``UPDLOCK`` on SQL Server, the write lock on SQLite), so two
-consoles releasing the same blocks at once release each block once.
+Each block is named by primary key *and* the identity the user saw (stream, domain, stream IP,
+blocking MX, BlockedSince). A row that is gone is reported "already gone"; a row whose key now
+holds a different block, or the same pair blocked again since it was marked, is reported
+"changed" and left alone. The rows are locked while they are read (``FOR UPDATE`` on
+PostgreSQL, ``UPDLOCK`` on SQL Server, the write lock on SQLite; a dry run reads without
+locks), so two consoles releasing the same blocks at once release each block once.
+
+The audit brackets the transaction: a *pending* event with a full copy of every row is written
+before the commit, then marked *committed* or *failed*. If the commit happened but marking it
+failed (audit file locked, disk full, process killed), the release is still reported as
+released, with "audit incomplete"; :mod:`tui.db.reconcile` settles such pending events later by
+looking at the rows. A commit whose outcome is unknown (the connection broke during COMMIT) is
+settled the same way at once. A release that fails before its event was written still gets a
+*failed* event.
 
 Modes: ``delete`` removes the block rows (ListManager's "Retry" on its pages); ``retry-now``
-sets NextRetry to now and leaves the rows for the engine to re-probe.
+sets NextRetry to now and leaves the rows for the engine to re-probe. What a release of a
+*domain* takes (its domain row and IP pairs) is decided in :mod:`tui.db.release_plan`.
 """
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,28 +33,25 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from tui.db.audit import COMMITTED, FAILED, AuditContext, AuditRow, AuditStore
+from tui.db.block_rows import PhysicalBlocks
 from tui.db.discover import BoundSchema
 from tui.db.errors import describe_exception
-from tui.db.queries import table_key
-from tui.db.records import BlockIdentity, BlockKey, BlockKind
+from tui.db.records import BlockKey, BlockKind
+from tui.db.release_plan import BlockRef
 from tui.db.sqlfuncs import chunks
+from tui.db.undo import UndoResult, undo_release
 from tui.errors import LmError, ReadOnlyError
 
 Progress = Callable[[int, int], None]
 
-# The model columns that identify a block, per kind.
-IDENTITY_COLUMNS: dict[BlockKind, tuple[str, ...]] = {
-    "domain": ("MailStreamID", "Domain"),
-    "ip": ("MailStreamID", "Domain", "IPAddress", "BlockingMX"),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class BlockRef:
-    """A block to release: its key and what the user saw of it."""
-
-    key: BlockKey
-    identity: BlockIdentity
+__all__ = [
+    "BlockRef",
+    "ReleaseResult",
+    "UndoResult",
+    "release_blocks",
+    "touched_text",
+    "undo_release",
+]
 
 
 @dataclass(slots=True)
@@ -54,20 +62,31 @@ class ReleaseResult:
     requested: int
     released: list[BlockKey] = field(default_factory=list)
     gone: list[BlockKey] = field(default_factory=list)
+    changed: list[BlockKey] = field(default_factory=list)
     failed: list[BlockKey] = field(default_factory=list)
     error: str | None = None
     event_id: int | None = None
     dry_run: bool = False
     rows: dict[BlockKey, dict[str, Any]] = field(default_factory=dict)
+    # Set when the rows were released (committed) but the audit could not be completed.
+    audit_error: str | None = None
+
+    @property
+    def audit_complete(self) -> bool:
+        """False when the release committed but its audit event stayed pending."""
+        return self.audit_error is None
 
     def summary(self) -> str:
-        """One line: released / already gone / failed."""
+        """One line: released / already gone / changed / failed (and an incomplete audit)."""
         verb = "would release" if self.dry_run else "released"
-        text = (
-            f"{verb} {len(self.released)}, already gone {len(self.gone)}, failed {len(self.failed)}"
-        )
+        text = f"{verb} {len(self.released)}, already gone {len(self.gone)}"
+        if self.changed:
+            text += f", changed since chosen {len(self.changed)} (left alone)"
+        text += f", failed {len(self.failed)}"
         if self.error:
             text += f" ({self.error})"
+        if self.audit_error:
+            text += f"; audit incomplete: {self.audit_error}"
         return text
 
     def to_json(self) -> dict[str, Any]:
@@ -78,106 +97,47 @@ class ReleaseResult:
             "requested": self.requested,
             "released": [str(k) for k in self.released],
             "already_gone": [str(k) for k in self.gone],
+            "changed": [str(k) for k in self.changed],
             "failed": [str(k) for k in self.failed],
             "error": self.error,
             "audit_event": self.event_id,
+            "audit_complete": self.audit_complete,
+            "audit_error": self.audit_error,
         }
 
 
-@dataclass(slots=True)
-class UndoResult:
-    """What an undo did."""
-
-    event_id: int
-    restored: list[str] = field(default_factory=list)
-    came_back: list[str] = field(default_factory=list)
-    error: str | None = None
-    undo_event_id: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when every row was restored."""
-        return self.error is None and not self.came_back
-
-    def summary(self) -> str:
-        """One line."""
-        if self.came_back:
-            return (
-                f"undo refused: {len(self.came_back)} of the released blocks came back meanwhile "
-                f"({', '.join(self.came_back[:5])})"
-            )
-        if self.error:
-            return f"undo failed: {self.error}"
-        return f"restored {len(self.restored)} block(s) from audit event {self.event_id}"
-
-
-class _Physical:
-    """Physical names of one block table (the full reflected table has every column)."""
-
-    def __init__(self, schema: BoundSchema, kind: BlockKind) -> None:
-        key = table_key(kind)
-        self.kind = kind
-        self.report = schema.discovery.tables[key]
-        self.table: sa.Table = schema.full_tables[key]
-        self.names = self.report.column_names
-        self.pk = self.table.c[self.names["BlockID"]]
-
-    def col(self, model_name: str) -> sa.Column[Any]:
-        return self.table.c[self.names[model_name]]
-
-    def value(self, row: dict[str, Any], model_name: str) -> Any:
-        return row.get(self.names.get(model_name, model_name))
-
-    def identity_of(self, row: dict[str, Any]) -> BlockIdentity:
-        ip = self.value(row, "IPAddress") if self.kind == "ip" else None
-        mx = self.value(row, "BlockingMX") if self.kind == "ip" else None
-        return BlockIdentity(
-            int(self.value(row, "MailStreamID")),
-            str(self.value(row, "Domain") or ""),
-            None if ip is None else str(ip).strip(),
-            None if mx is None else str(mx).strip(),
+def touched_text(refs: Sequence[BlockRef], *, max_domains: int = 5) -> str:
+    """``yahoo.com (domain row, 3 IP pairs); gmail.com (2 IP pairs)`` for the audit history."""
+    per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    ips: set[str] = set()
+    for ref in refs:
+        counts = per[ref.identity.domain.strip().lower()]
+        counts[0 if ref.key.kind == "domain" else 1] += 1
+        if ref.identity.ip:
+            ips.add(ref.identity.ip)
+    parts = []
+    for domain, (d, i) in sorted(per.items(), key=lambda kv: (-sum(kv[1]), kv[0])):
+        what = []
+        if d:
+            what.append("domain row" if d == 1 else f"{d} domain rows")
+        if i:
+            what.append(f"{i} IP pair{'s' if i != 1 else ''}")
+        parts.append(f"{domain} ({', '.join(what)})")
+    text = "; ".join(parts[:max_domains])
+    if len(parts) > max_domains:
+        text += f"; and {len(parts) - max_domains} more domain(s)"
+    if ips:
+        shown = sorted(ips)[:4]
+        text += f" — stream IPs {', '.join(shown)}" + (
+            f" and {len(ips) - 4} more" if len(ips) > 4 else ""
         )
-
-
-def _same(a: BlockIdentity, b: BlockIdentity) -> bool:
-    return _identity_key(a) == _identity_key(b)
-
-
-def _take_write_lock(conn: Connection, phys: _Physical) -> None:
-    # SQLite: a write statement opens the write transaction, so a concurrent release waits
-    # here until ours commits and then sees the rows gone.
-    if conn.dialect.name == "sqlite":
-        conn.execute(sa.delete(phys.table).where(sa.false()))
-
-
-def _locked_select(conn: Connection, phys: _Physical, ids: Sequence[int]) -> list[dict[str, Any]]:
-    # FOR UPDATE renders on PostgreSQL only; the hint on SQL Server only; SQLite holds the
-    # write lock already (see _take_write_lock).
-    stmt = (
-        sa.select(phys.table)
-        .where(phys.pk.in_(list(ids)))
-        .with_for_update()
-        .with_hint(phys.table, "WITH (UPDLOCK, ROWLOCK)", "mssql")
-    )
-    result = conn.execute(stmt)
-    keys = list(result.keys())
-    return [dict(zip(keys, row, strict=True)) for row in result]
-
-
-def _read_rows(
-    conn: Connection, phys: _Physical, refs: Sequence[BlockRef]
-) -> dict[int, dict[str, Any]]:
-    found: dict[int, dict[str, Any]] = {}
-    for part in chunks([r.key.block_id for r in refs]):
-        for row in _locked_select(conn, phys, part):
-            found[int(row[phys.pk.name])] = row
-    return found
+    return text
 
 
 def release_blocks(
     schema: BoundSchema,
     engine: Engine,
-    audit: AuditStore,
+    audit: AuditStore | None,
     context: AuditContext,
     refs: Sequence[BlockRef],
     *,
@@ -190,139 +150,49 @@ def release_blocks(
     progress: Progress | None = None,
 ) -> ReleaseResult:
     """Release ``refs`` in one transaction and audit it; see the module docstring."""
+    refs = list(dict.fromkeys(refs))
     result = ReleaseResult(mode=mode, requested=len(refs), dry_run=dry_run)
-    if read_only and not dry_run:
+    if dry_run:
+        _dry_run(schema, engine, refs, result)
+        return result
+    if read_only:
         raise ReadOnlyError("writes are off (read-only mode or the database user may not write)")
-    by_kind: dict[BlockKind, list[BlockRef]] = {"domain": [], "ip": []}
-    for ref in refs:
-        by_kind[ref.key.kind].append(ref)
-    total = len(refs)
-    done = 0
-    event_id: int | None = None
+    if audit is None:
+        raise LmError("a release needs the audit store")
+    job = _Release(schema, audit, context, refs, result, mode, now, stream_label, action, progress)
     try:
         with engine.connect() as conn:
-            if mode == "delete" and not dry_run and _can_delete_returning(conn):
-                event_id = _release_by_delete_returning(
-                    conn,
-                    schema,
-                    audit,
-                    context,
-                    by_kind,
-                    result,
-                    action=action,
-                    stream_label=stream_label,
-                    requested=len(refs),
-                    progress=progress,
-                )
-                raise _Done
-            tx = conn.begin()
-            try:
-                to_release: dict[BlockKind, list[int]] = {"domain": [], "ip": []}
-                audit_rows: list[AuditRow] = []
-                for kind, kind_refs in by_kind.items():
-                    if not kind_refs:
-                        continue
-                    phys = _Physical(schema, kind)
-                    if not dry_run:
-                        _take_write_lock(conn, phys)
-                    rows = _read_rows(conn, phys, kind_refs)
-                    for ref in kind_refs:
-                        row = rows.get(ref.key.block_id)
-                        if row is None or not _same(phys.identity_of(row), ref.identity):
-                            result.gone.append(ref.key)
-                            continue
-                        to_release[kind].append(ref.key.block_id)
-                        result.rows[ref.key] = row
-                        audit_rows.append(
-                            AuditRow(kind=kind, key=str(ref.key), row=row, outcome="released")
-                        )
-                if dry_run:
-                    result.released = [BlockKey(k, i) for k, ids in to_release.items() for i in ids]
-                    tx.rollback()
-                    return result
-                summary = (
-                    json.dumps({"next_retry": now.isoformat()}) if mode == "retry-now" else None
-                )
-                event_id = audit.begin(
-                    action,
-                    context,
-                    stream=stream_label,
-                    mode=mode,
-                    rows=audit_rows,
-                    requested=len(refs),
-                    summary=summary,
-                )
-                result.event_id = event_id
-                for kind, ids in to_release.items():
-                    if not ids:
-                        continue
-                    phys = _Physical(schema, kind)
-                    for part in chunks(ids):
-                        if mode == "retry-now":
-                            stmt = (
-                                sa.update(phys.table)
-                                .where(phys.pk.in_(list(part)))
-                                .values({phys.col("NextRetry"): now})
-                            )
-                        else:
-                            stmt = sa.delete(phys.table).where(phys.pk.in_(list(part)))
-                        changed = conn.execute(stmt).rowcount
-                        if changed is not None and changed >= 0 and changed != len(part):
-                            raise LmError(
-                                f"{len(part) - changed} locked block row(s) changed during the "
-                                "release; nothing was released"
-                            )
-                        result.released.extend(BlockKey(kind, i) for i in part)
-                        done += len(part)
-                        if progress:
-                            progress(done + len(result.gone), total)
-                tx.commit()
-            except BaseException:
-                if tx.is_active:
-                    tx.rollback()
-                raise
-    except _Done:
-        pass
-    except Exception as err:  # noqa: BLE001 - recorded, then reported as one line
-        message = str(err) if isinstance(err, LmError) else describe_exception(err)
-        gone = set(result.gone)
-        result.failed = [r.key for r in refs if r.key not in gone]
-        result.released = []
-        result.error = message
-        if event_id is not None:
-            try:
-                audit.finish(
-                    event_id,
-                    FAILED,
-                    failed=len(result.failed),
-                    already_gone=len(result.gone),
-                    error=message,
-                )
-            except Exception as audit_err:  # noqa: BLE001
-                result.error = f"{message}; the audit could not record the failure: {describe_exception(audit_err)}"
+            if mode == "delete" and _can_delete_returning(conn):
+                job.by_delete_returning(conn)
+            else:
+                job.locked(conn)
+    except _CommitUnknown as unknown:
+        job.settle_unknown_commit(engine, unknown.error)
         return result
-    if event_id is not None:
-        gone_rows = [AuditRow(kind=k.kind, key=str(k), row={}, outcome="gone") for k in result.gone]
-        audit.finish(
-            event_id,
-            COMMITTED,
-            released=len(result.released),
-            already_gone=len(result.gone),
-            extra_rows=gone_rows,
-        )
+    except Exception as err:  # noqa: BLE001 - recorded, then reported as one line
+        job.record_failure(err)
+        return result
+    job.finish_committed()
     return result
 
 
-class _Done(Exception):  # noqa: N818 - control flow, never escapes
-    """The fast path finished: skip the locked-read path."""
+# --------------------------------------------------------------------------- internals
 
 
 class _ReusedIds(Exception):  # noqa: N818 - control flow, never escapes
     """Some block ids now hold other blocks: roll back and release without them."""
 
     def __init__(self, keys: list[BlockKey]) -> None:
-        super().__init__(f"{len(keys)} reused block id(s)")
+        super().__init__(f"{len(keys)} changed block(s)")
         self.keys = keys
+
+
+class _CommitUnknown(Exception):  # noqa: N818 - control flow, never escapes
+    """COMMIT raised: the transaction may or may not have committed."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _can_delete_returning(conn: Connection) -> bool:
@@ -333,335 +203,334 @@ def _can_delete_returning(conn: Connection) -> bool:
     )
 
 
-def _release_by_delete_returning(
-    conn: Connection,
-    schema: BoundSchema,
-    audit: AuditStore,
-    context: AuditContext,
-    by_kind: dict[BlockKind, list[BlockRef]],
-    result: ReleaseResult,
-    *,
-    action: str,
-    stream_label: str | None,
-    requested: int,
-    progress: Progress | None,
-) -> int | None:
-    """Delete by key with RETURNING: one pass reads and deletes each row.
-
-    The returned rows are checked against what the user saw before anything commits; a
-    reused id rolls the whole transaction back and the release runs again without it. The
-    audit event (pending, with every deleted row) is written before the commit. Rows not
-    returned were already gone (or deleted by a concurrent release that held their lock).
-    """
-    excluded: set[BlockKey] = set()
-    for _attempt in range(3):
-        tx = conn.begin()
-        try:
-            released: list[BlockKey] = []
-            gone: list[BlockKey] = list(excluded)
-            rows_by_key: dict[BlockKey, dict[str, Any]] = {}
-            audit_rows: list[AuditRow] = []
-            reused: list[BlockKey] = []
-            done = 0
-            for kind, kind_refs in by_kind.items():
-                refs = [r for r in kind_refs if r.key not in excluded]
-                if not refs:
-                    continue
-                phys = _Physical(schema, kind)
-                wanted = {r.key.block_id: r for r in refs}
-                seen: set[int] = set()
-                for part in chunks(list(wanted)):
-                    stmt = (
-                        sa.delete(phys.table)
-                        .where(phys.pk.in_(list(part)))
-                        .returning(*phys.table.c)
-                    )
-                    returned = conn.execute(stmt)
-                    names = list(returned.keys())
-                    for values in returned:
-                        row = dict(zip(names, values, strict=True))
-                        block_id = int(row[phys.pk.name])
-                        seen.add(block_id)
-                        ref = wanted[block_id]
-                        if not _same(phys.identity_of(row), ref.identity):
-                            reused.append(ref.key)
-                            continue
-                        released.append(ref.key)
-                        rows_by_key[ref.key] = row
-                        audit_rows.append(
-                            AuditRow(kind=kind, key=str(ref.key), row=row, outcome="released")
-                        )
-                    done += len(part)
-                    if progress:
-                        progress(done, requested)
-                gone += [r.key for r in refs if r.key.block_id not in seen]
-            if reused:
-                raise _ReusedIds(reused)
-            event_id = audit.begin(
-                action,
-                context,
-                stream=stream_label,
-                mode="delete",
-                rows=audit_rows,
-                requested=requested,
-            )
-            result.event_id = event_id
-            try:
-                tx.commit()
-            except Exception as err:
-                audit.finish(
-                    event_id,
-                    FAILED,
-                    failed=len(released),
-                    already_gone=len(gone),
-                    error=describe_exception(err),
-                )
-                result.failed = released
-                result.gone = gone
-                result.error = describe_exception(err)
-                return None
-        except _ReusedIds as err:
-            tx.rollback()
-            excluded.update(err.keys)
-            continue
-        except BaseException as err:
-            if tx.is_active:
-                tx.rollback()
-            if isinstance(err, Exception):
-                result.event_id = _audit_failure(
-                    audit, context, by_kind, action, stream_label, requested, err
-                )
-            raise
-        result.released, result.gone, result.rows = released, gone, rows_by_key
-        return event_id
-    raise LmError("block ids kept changing during the release; nothing was released")
-
-
-def _audit_failure(
-    audit: AuditStore,
-    context: AuditContext,
-    by_kind: dict[BlockKind, list[BlockRef]],
-    action: str,
-    stream_label: str | None,
-    requested: int,
-    err: Exception,
-) -> int | None:
-    """Record a release that failed before its audit event was written (nothing changed)."""
-    rows = [
-        AuditRow(
-            kind=ref.key.kind,
-            key=str(ref.key),
-            row={
-                "stream_id": ref.identity.stream_id,
-                "domain": ref.identity.domain,
-                "ip": ref.identity.ip,
-                "mx": ref.identity.mx,
-            },
-            outcome="released",
-        )
-        for refs in by_kind.values()
-        for ref in refs
-    ]
-    message = str(err) if isinstance(err, LmError) else describe_exception(err)
-    try:
-        event_id = audit.begin(
-            action, context, stream=stream_label, mode="delete", rows=rows, requested=requested
-        )
-        audit.finish(event_id, FAILED, failed=len(rows), error=message)
-    except Exception:  # noqa: BLE001 - the release error is the one to report
-        return None
-    return event_id
-
-
-def refs_for_stream(
-    schema: BoundSchema, conn: Connection, stream_id: int | None, *, limit: int = 1_000_000
-) -> list[BlockRef]:
-    """Every block of a stream (or of every stream): the dashboard's release-all."""
-    out: list[BlockRef] = []
-    for kind in ("domain", "ip"):
-        t = schema.t(table_key(kind))
-        cols = [t.c.BlockID, t.c.MailStreamID, t.c.Domain]
-        if kind == "ip":
-            cols += [t.c.IPAddress, t.c.BlockingMX]
-        stmt = sa.select(*cols).order_by(t.c.BlockID).limit(limit)
-        if stream_id is not None:
-            stmt = stmt.where(t.c.MailStreamID == stream_id)
-        for r in conn.execute(stmt):
-            identity = BlockIdentity(
-                int(r[1]),
-                str(r[2] or ""),
-                str(r[3]).strip() if kind == "ip" and r[3] is not None else None,
-                str(r[4]).strip() if kind == "ip" and r[4] is not None else None,
-            )
-            out.append(BlockRef(BlockKey(kind, int(r[0])), identity))
+def _by_kind(refs: Sequence[BlockRef]) -> dict[BlockKind, list[BlockRef]]:
+    out: dict[BlockKind, list[BlockRef]] = {"domain": [], "ip": []}
+    for ref in refs:
+        out[ref.key.kind].append(ref)
     return out
 
 
-def undo_release(
-    schema: BoundSchema,
-    engine: Engine,
-    audit: AuditStore,
-    context: AuditContext,
-    event_id: int,
-    *,
-    read_only: bool = False,
-) -> UndoResult:
-    """Put back the rows a release removed (or reset NextRetry), unless any came back."""
-    if read_only:
-        raise ReadOnlyError("writes are off (read-only mode or the database user may not write)")
-    event = audit.event(event_id)
-    if event is None:
-        raise LmError(f"audit event {event_id} does not exist")
-    result = UndoResult(event_id=event_id)
-    if event.undone_by is not None:
-        result.error = f"audit event {event_id} was already undone by event {event.undone_by}"
-        return result
-    if event.status != COMMITTED:
-        result.error = (
-            f"audit event {event_id} is {event.status}; only committed releases can be undone"
-        )
-        return result
-    released = [r for r in event.rows if r.outcome == "released"]
-    if not released:
-        result.error = f"audit event {event_id} released nothing"
-        return result
-    undo_id: int | None = None
-    try:
-        with engine.connect() as conn:
+def _dry_run(
+    schema: BoundSchema, engine: Engine, refs: Sequence[BlockRef], result: ReleaseResult
+) -> None:
+    """Which rows a release would take, read without locks (a SELECT-only role may do it)."""
+    with engine.connect() as conn:
+        for kind, kind_refs in _by_kind(refs).items():
+            if not kind_refs:
+                continue
+            phys = PhysicalBlocks(schema, kind)
+            rows = phys.read(conn, [r.key.block_id for r in kind_refs], lock=False)
+            for ref in kind_refs:
+                row = rows.get(ref.key.block_id)
+                if row is None:
+                    result.gone.append(ref.key)
+                elif not phys.identity_of(row).same_block(ref.identity):
+                    result.changed.append(ref.key)
+                else:
+                    result.released.append(ref.key)
+                    result.rows[ref.key] = row
+        conn.rollback()
+
+
+class _Release:
+    """One release's state while it runs (kept together so every exit path audits)."""
+
+    def __init__(
+        self,
+        schema: BoundSchema,
+        audit: AuditStore,
+        context: AuditContext,
+        refs: list[BlockRef],
+        result: ReleaseResult,
+        mode: str,
+        now: datetime,
+        stream_label: str | None,
+        action: str,
+        progress: Progress | None,
+    ) -> None:
+        self.schema = schema
+        self.audit = audit
+        self.context = context
+        self.refs = refs
+        self.by_kind = _by_kind(refs)
+        self.result = result
+        self.mode = mode
+        self.now = now
+        self.stream_label = stream_label
+        self.action = action
+        self.progress = progress
+        self.event_id: int | None = None
+
+    # -- the two ways to release
+
+    def by_delete_returning(self, conn: Connection) -> None:
+        """Delete by key with RETURNING: one pass reads and deletes each row.
+
+        The returned rows are checked against what the user saw before anything commits; a
+        changed row rolls the whole transaction back and the release runs again without it.
+        Rows not returned were already gone (or taken by a concurrent release that held
+        their lock).
+        """
+        excluded: set[BlockKey] = set()
+        for _attempt in range(3):
             tx = conn.begin()
             try:
-                for kind in ("domain", "ip"):
-                    rows = [r for r in released if r.kind == kind]
-                    if not rows:
-                        continue
-                    phys = _Physical(schema, kind)  # type: ignore[arg-type]
-                    _take_write_lock(conn, phys)
-                    if event.mode == "retry-now":
-                        result.came_back += _changed_since(conn, phys, rows, event.summary)
-                    else:
-                        result.came_back += _came_back(conn, phys, rows)
-                if result.came_back:
-                    tx.rollback()
-                    return result
-                undo_id = audit.begin(
-                    "undo",
-                    context,
-                    stream=event.stream,
-                    mode=event.mode,
-                    rows=[
-                        AuditRow(kind=r.kind, key=r.key, row=r.row, outcome="restored")
-                        for r in released
-                    ],
-                    requested=len(released),
-                    undo_of=event_id,
-                )
-                for kind in ("domain", "ip"):
-                    rows = [r for r in released if r.kind == kind]
-                    if not rows:
-                        continue
-                    phys = _Physical(schema, kind)  # type: ignore[arg-type]
-                    if event.mode == "retry-now":
-                        for r in rows:
-                            conn.execute(
-                                sa.update(phys.table)
-                                .where(phys.pk == int(phys.value(r.row, "BlockID")))
-                                .values({phys.col("NextRetry"): phys.value(r.row, "NextRetry")})
-                            )
-                    else:
-                        _insert_rows(conn, phys, [r.row for r in rows])
-                    result.restored += [r.key for r in rows]
-                tx.commit()
+                released, gone, rows, audit_rows, reused = self._delete_returning(conn, excluded)
+                if reused:
+                    raise _ReusedIds(reused)
+                self._begin_event(audit_rows, released)
+                self.result.released, self.result.gone, self.result.rows = released, gone, rows
+                self.result.changed = sorted(excluded)
+                self._commit(tx)
+            except _ReusedIds as err:
+                tx.rollback()
+                excluded.update(err.keys)
+                continue
             except BaseException:
                 if tx.is_active:
                     tx.rollback()
                 raise
-    except Exception as err:  # noqa: BLE001
-        result.error = str(err) if isinstance(err, LmError) else describe_exception(err)
-        result.restored = []
-        if undo_id is not None:
-            audit.finish(undo_id, FAILED, failed=len(released), error=result.error)
-        return result
-    if undo_id is not None:
-        audit.finish(
-            undo_id,
-            COMMITTED,
-            released=len(result.restored),
+            return
+        raise LmError("block ids kept changing during the release; nothing was released")
+
+    def _delete_returning(
+        self, conn: Connection, excluded: set[BlockKey]
+    ) -> tuple[
+        list[BlockKey], list[BlockKey], dict[BlockKey, dict[str, Any]], list[AuditRow], list[BlockKey]
+    ]:
+        released: list[BlockKey] = []
+        gone: list[BlockKey] = []
+        rows_by_key: dict[BlockKey, dict[str, Any]] = {}
+        audit_rows: list[AuditRow] = []
+        reused: list[BlockKey] = []
+        done = len(excluded)
+        for kind, kind_refs in self.by_kind.items():
+            refs = [r for r in kind_refs if r.key not in excluded]
+            if not refs:
+                continue
+            phys = PhysicalBlocks(self.schema, kind)
+            wanted = {r.key.block_id: r for r in refs}
+            seen: set[int] = set()
+            for part in chunks(list(wanted)):
+                stmt = (
+                    sa.delete(phys.table).where(phys.pk.in_(list(part))).returning(*phys.table.c)
+                )
+                returned = conn.execute(stmt)
+                names = list(returned.keys())
+                for values in returned:
+                    row = dict(zip(names, values, strict=True))
+                    block_id = int(row[phys.pk.name])
+                    seen.add(block_id)
+                    ref = wanted[block_id]
+                    if not phys.identity_of(row).same_block(ref.identity):
+                        reused.append(ref.key)
+                        continue
+                    released.append(ref.key)
+                    rows_by_key[ref.key] = row
+                    audit_rows.append(
+                        AuditRow(kind=kind, key=str(ref.key), row=row, outcome="released")
+                    )
+                done += len(part)
+                if self.progress:
+                    self.progress(done, len(self.refs))
+            gone += [r.key for r in refs if r.key.block_id not in seen]
+        return released, gone, rows_by_key, audit_rows, reused
+
+    def locked(self, conn: Connection) -> None:
+        """Lock and read the rows, check them, audit, then delete or update by key."""
+        result = self.result
+        tx = conn.begin()
+        try:
+            to_release: dict[BlockKind, list[int]] = {"domain": [], "ip": []}
+            audit_rows: list[AuditRow] = []
+            for kind, kind_refs in self.by_kind.items():
+                if not kind_refs:
+                    continue
+                phys = PhysicalBlocks(self.schema, kind)
+                phys.take_write_lock(conn)
+                rows = phys.read(conn, [r.key.block_id for r in kind_refs], lock=True)
+                for ref in kind_refs:
+                    row = rows.get(ref.key.block_id)
+                    if row is None:
+                        result.gone.append(ref.key)
+                    elif not phys.identity_of(row).same_block(ref.identity):
+                        result.changed.append(ref.key)
+                    else:
+                        to_release[kind].append(ref.key.block_id)
+                        result.rows[ref.key] = row
+                        audit_rows.append(
+                            AuditRow(kind=kind, key=str(ref.key), row=row, outcome="released")
+                        )
+            keys = [BlockKey(k, i) for k, ids in to_release.items() for i in ids]
+            self._begin_event(audit_rows, keys)
+            done = len(result.gone) + len(result.changed)
+            released: list[BlockKey] = []
+            for kind, ids in to_release.items():
+                if not ids:
+                    continue
+                phys = PhysicalBlocks(self.schema, kind)
+                for part in chunks(ids):
+                    if self.mode == "retry-now":
+                        stmt = (
+                            sa.update(phys.table)
+                            .where(phys.pk.in_(list(part)))
+                            .values({phys.col("NextRetry"): self.now})
+                        )
+                    else:
+                        stmt = sa.delete(phys.table).where(phys.pk.in_(list(part)))
+                    changed = conn.execute(stmt).rowcount
+                    if changed is not None and changed >= 0 and changed != len(part):
+                        raise LmError(
+                            f"{len(part) - changed} locked block row(s) changed during the "
+                            "release; nothing was released"
+                        )
+                    released.extend(BlockKey(kind, i) for i in part)
+                    done += len(part)
+                    if self.progress:
+                        self.progress(done, len(self.refs))
+            result.released = released
+            self._commit(tx)
+        except BaseException:
+            if tx.is_active:
+                tx.rollback()
+            raise
+
+    # -- the audit around the transaction
+
+    def _begin_event(self, audit_rows: list[AuditRow], released: list[BlockKey]) -> None:
+        by_key = {r.key: r for r in self.refs}
+        summary = (
+            json.dumps({"next_retry": self.now.isoformat()}) if self.mode == "retry-now" else None
         )
-        audit.mark_undone(event_id, undo_id)
-        result.undo_event_id = undo_id
-    return result
+        self.event_id = self.audit.begin(
+            self.action,
+            self.context,
+            stream=self.stream_label,
+            mode=self.mode,
+            rows=audit_rows,
+            requested=len(self.refs),
+            summary=summary,
+            touched=touched_text([by_key[k] for k in released if k in by_key]),
+        )
+        self.result.event_id = self.event_id
 
+    def _commit(self, tx: sa.Transaction) -> None:
+        try:
+            tx.commit()
+        except Exception as err:
+            raise _CommitUnknown(err) from err
 
-def _identity_key(identity: BlockIdentity) -> tuple[int, str, str, str]:
-    return (
-        identity.stream_id,
-        identity.domain.strip().lower(),
-        identity.ip or "",
-        identity.mx or "",
-    )
-
-
-def _came_back(conn: Connection, phys: _Physical, rows: list[AuditRow]) -> list[str]:
-    """Keys of released rows whose block (same identity) or primary key exists again."""
-    wanted = {_identity_key(phys.identity_of(r.row)): r.key for r in rows}
-    ids = [int(phys.value(r.row, "BlockID")) for r in rows]
-    back: set[str] = set()
-    for part in chunks(ids):
-        for (block_id,) in conn.execute(sa.select(phys.pk).where(phys.pk.in_(list(part)))):
-            back.add(f"{phys.kind}:{int(block_id)}")
-    domains = sorted({str(phys.value(r.row, "Domain") or "") for r in rows})
-    cols = [phys.pk, phys.col("MailStreamID"), phys.col("Domain")]
-    if phys.kind == "ip":
-        cols += [phys.col("IPAddress"), phys.col("BlockingMX")]
-    for part in chunks(domains):
-        for r in conn.execute(sa.select(*cols).where(phys.col("Domain").in_(list(part)))):
-            current = BlockIdentity(
-                int(r[1]),
-                str(r[2] or ""),
-                str(r[3]).strip() if phys.kind == "ip" and r[3] is not None else None,
-                str(r[4]).strip() if phys.kind == "ip" and r[4] is not None else None,
+    def finish_committed(self) -> None:
+        """The transaction committed: mark the event, or say the audit is incomplete."""
+        result = self.result
+        if self.event_id is None:
+            return
+        extra = [AuditRow(kind=k.kind, key=str(k), row={}, outcome="gone") for k in result.gone]
+        extra += [
+            AuditRow(kind=k.kind, key=str(k), row={}, outcome="changed") for k in result.changed
+        ]
+        try:
+            self.audit.finish(
+                self.event_id,
+                COMMITTED,
+                released=len(result.released),
+                already_gone=len(result.gone) + len(result.changed),
+                extra_rows=extra,
             )
-            key = wanted.get(_identity_key(current))
-            if key is not None:
-                back.add(key)
-    return sorted(back)
+        except Exception as err:  # noqa: BLE001 - the release stands; say the audit lags
+            result.audit_error = (
+                f"event {self.event_id} stays pending ({describe_exception(err)}); "
+                "`lmtriage audit --reconcile` completes it"
+            )
 
+    def settle_unknown_commit(self, engine: Engine, error: Exception) -> None:
+        """COMMIT raised: look at the rows to learn whether it happened, and say so."""
+        from tui.db.reconcile import reconcile_event
 
-def _changed_since(
-    conn: Connection, phys: _Physical, rows: list[AuditRow], summary: str | None
-) -> list[str]:
-    """retry-now undo: keys whose row is gone or whose NextRetry is no longer the value we set."""
-    try:
-        set_value = datetime.fromisoformat(json.loads(summary or "{}")["next_retry"])
-    except (KeyError, ValueError, TypeError):
-        return [r.key for r in rows]
-    changed = []
-    by_id = {int(phys.value(r.row, "BlockID")): r.key for r in rows}
-    seen: dict[int, Any] = {}
-    for part in chunks(list(by_id)):
-        for block_id, next_retry in conn.execute(
-            sa.select(phys.pk, phys.col("NextRetry")).where(phys.pk.in_(list(part)))
-        ):
-            seen[int(block_id)] = next_retry
-    for block_id, key in by_id.items():
-        value = seen.get(block_id, "missing")
-        if value == "missing" or value is None or abs((value - set_value).total_seconds()) > 1:
-            changed.append(key)
-    return changed
+        result = self.result
+        message = describe_exception(error)
+        if self.event_id is None:  # pragma: no cover - the event is written before COMMIT
+            self.record_failure(error)
+            return
+        try:
+            outcome = reconcile_event(self.schema, engine, self.audit, self.event_id, force=True)
+        except Exception as err:  # noqa: BLE001
+            keys = [r.key for r in self.refs]
+            result.released = []
+            result.failed = [k for k in keys if k not in set(result.gone) | set(result.changed)]
+            result.error = (
+                f"the commit failed ({message}) and whether it happened could not be checked "
+                f"({describe_exception(err)}); audit event {self.event_id} stays pending: run "
+                "`lmtriage audit --reconcile` when the database is back"
+            )
+            return
+        if outcome.status == COMMITTED:
+            result.audit_error = (
+                f"the commit reported {message}, but the rows are gone: released; "
+                f"audit event {self.event_id} was completed by reconciliation"
+            )
+        elif outcome.status == FAILED:
+            result.failed = result.released
+            result.released = []
+            result.error = f"the commit failed, nothing was released: {message}"
+        else:
+            result.failed = result.released
+            result.released = []
+            result.error = (
+                f"the commit reported {message} and the rows do not say whether it happened: "
+                f"{outcome.note}"
+            )
 
+    def record_failure(self, err: Exception) -> None:
+        """Nothing was released: mark the event failed, or write one if none was begun."""
+        result = self.result
+        message = str(err) if isinstance(err, LmError) else describe_exception(err)
+        settled = set(result.gone) | set(result.changed)
+        result.failed = [r.key for r in self.refs if r.key not in settled]
+        result.released = []
+        result.error = message
+        try:
+            if self.event_id is not None:
+                self.audit.finish(
+                    self.event_id,
+                    FAILED,
+                    failed=len(result.failed),
+                    already_gone=len(settled),
+                    error=message,
+                )
+            else:
+                result.event_id = self._failure_event(message)
+        except Exception as audit_err:  # noqa: BLE001 - the release error is the one to report
+            result.error = (
+                f"{message}; the audit could not record the failure: "
+                f"{describe_exception(audit_err)}"
+            )
 
-def _insert_rows(conn: Connection, phys: _Physical, rows: list[dict[str, Any]]) -> None:
-    """Re-insert rows exactly as audited (identity insert on SQL Server)."""
-    valid = {c.name for c in phys.table.c}
-    payload = [{k: v for k, v in row.items() if k in valid} for row in rows]
-    identity = conn.dialect.name == "mssql" and phys.report.pk_is_identity
-    name = conn.dialect.identifier_preparer.format_table(phys.table)
-    if identity:
-        conn.exec_driver_sql(f"SET IDENTITY_INSERT {name} ON")
-    try:
-        # ~10 columns a row: 100 rows a statement stays far below MSSQL's 2,100 parameters.
-        for i in range(0, len(payload), 100):
-            conn.execute(sa.insert(phys.table), payload[i : i + 100])
-    finally:
-        if identity:
-            conn.exec_driver_sql(f"SET IDENTITY_INSERT {name} OFF")
+    def _failure_event(self, message: str) -> int:
+        """An event for a release that failed before its pending event was written."""
+        rows = [
+            AuditRow(
+                kind=ref.key.kind,
+                key=str(ref.key),
+                row={
+                    "stream_id": ref.identity.stream_id,
+                    "domain": ref.identity.domain,
+                    "ip": ref.identity.ip,
+                    "mx": ref.identity.mx,
+                    "blocked_since": ref.identity.since,
+                },
+                outcome="released",
+            )
+            for ref in self.refs
+        ]
+        event_id = self.audit.begin(
+            self.action,
+            self.context,
+            stream=self.stream_label,
+            mode=self.mode,
+            rows=rows,
+            requested=len(self.refs),
+            touched=touched_text(self.refs),
+        )
+        self.audit.finish(event_id, FAILED, failed=len(rows), error=message)
+        return event_id

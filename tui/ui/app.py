@@ -19,29 +19,23 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, ProgressBar, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from tui.core import Core
 from tui.db import queries
 from tui.db.queries import SORT_COLUMNS, BlockFilter
 from tui.db.records import Block, BlockKey, BlockKind, Stream
-from tui.db.release import (
-    BlockRef,
-    ReleaseResult,
-    UndoResult,
-    refs_for_stream,
-    release_blocks,
-    undo_release,
-)
+from tui.db.release import ReleaseResult
 from tui.textsafe import printable
 from tui.ui import format as fmt
 from tui.ui.bindings import KEYS, KEYS_BY_ID, WRITE_ACTIONS
-from tui.ui.messages import RefreshDone, RefreshResult, ReleaseProgress, WorkFailed
+from tui.ui.messages import RefreshDone, RefreshResult, WorkFailed
+from tui.ui.release_flow import ReleaseFlow, ReleaseProgressScreen
 from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.help import HelpScreen
 from tui.ui.screens.replies import RepliesScreen
@@ -65,6 +59,7 @@ PANE_ONLY_ACTIONS = frozenset(
     {
         "mark",
         "mark_all",
+        "mark_release_now",
         "unmark_all",
         "sort_next",
         "sort_reverse",
@@ -221,29 +216,7 @@ class FilterBar(Input):
     """
 
 
-class ReleaseProgressScreen(Screen[None]):
-    """Progress of a large release; it closes itself when the worker is done."""
-
-    DEFAULT_CSS = """
-    ReleaseProgressScreen { align: center middle; background: $background 60%; }
-    ReleaseProgressScreen > Vertical { width: 60; height: 7; border: thick $warning; background: $surface; padding: 1; }
-    """
-
-    def __init__(self, total: int) -> None:
-        super().__init__()
-        self.total = total
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(Text(f"Releasing {self.total:,} block(s)…"))
-            yield ProgressBar(total=self.total, id="release-progress")
-
-    def advance(self, done: int) -> None:
-        """Move the bar."""
-        self.query_one(ProgressBar).update(progress=done)
-
-
-class LmTriageApp(App[int]):
+class LmTriageApp(ReleaseFlow, App[int]):
     """The console."""
 
     TITLE = "lmtriage"
@@ -410,6 +383,7 @@ class LmTriageApp(App[int]):
         if self.classify is None and not self._diagnosis_loading:
             self._diagnosis_loading = True
             self._load_diagnosis()
+        self.reconcile_audit()
         main = self.screen_stack[0]  # not a dialog that may be open by now
         if not main.query(Footer):
             await main.mount(Footer())
@@ -467,7 +441,11 @@ class LmTriageApp(App[int]):
         elif self.core.schema.has("attempts"):
             text.append("No failed attempt in the window.", style="dim")
         else:
-            text.append("Replies unavailable: the delivery attempt log is missing.", style="dim")
+            report = self.core.schema.discovery.tables["attempts"]
+            text.append(
+                f"Replies unavailable: the delivery attempt log is {report.summary()}.",
+                style="dim",
+            )
         advice = self.advice_cache.get(block.key)
         if advice is not None:
             text.append("\n")
@@ -772,6 +750,11 @@ class LmTriageApp(App[int]):
         if self._alive():
             self.set_status(f"reading rows failed: {message.error}", "error")
 
+    @on(BlockTable.MarkRefused)
+    def mark_refused(self, message: BlockTable.MarkRefused) -> None:
+        """A row could not be marked."""
+        self.set_status(f"not marked: {message.reason}")
+
     @on(BlockTable.MarksChanged)
     def marks_changed(self, message: BlockTable.MarksChanged) -> None:
         """Counts in the tab titles."""
@@ -853,22 +836,6 @@ class LmTriageApp(App[int]):
             )
             return
         self.push_screen(RepliesScreen(block))
-
-    def action_mark(self) -> None:
-        """Space: mark and move down."""
-        if (table := self.active_table) is not None:
-            table.toggle_mark()
-
-    def action_mark_all(self) -> None:
-        """Mark every row the filter shows."""
-        if (table := self.active_table) is not None:
-            table.mark_all()
-            self.set_status(f"marked {len(table.marks):,} row(s)")
-
-    def action_unmark_all(self) -> None:
-        """Clear the marks of both block panes."""
-        for table in self.query(BlockTable):
-            table.clear_marks()
 
     def action_sort_next(self) -> None:
         """Sort the pane by its next sortable column."""
@@ -988,6 +955,10 @@ class LmTriageApp(App[int]):
                 "warning",
             )
             return
+        gap = self.core.schema.discovery.privilege_gaps("dcl")
+        if gap:
+            self.set_status(f"cannot set connection limits: {gap}", "warning")
+            return
         self._prepare_dcl(block)
 
     @work(thread=True, exclusive=True, group="dcl", exit_on_error=False)
@@ -1064,8 +1035,10 @@ class LmTriageApp(App[int]):
         except Exception as err:  # noqa: BLE001
             self.post_message(WorkFailed("setting the connection limit", err))
             return
-        text = f"{domain}: {change.before.describe()} → {change.after.describe()} (audit event {change.event_id})"
-        self.call_from_thread(self.set_status, text)
+        text = f"{domain}: {change.before.describe()} → {change.after.describe()} (audit event {change.event_id}; H shows it, u there undoes it)"
+        if change.audit_error:
+            text += f"; audit incomplete: {change.audit_error}"
+        self.call_from_thread(self.set_status, text, "warning" if change.audit_error else "information")
         self.advice_cache.clear()
 
     def action_allowlist(self) -> None:
@@ -1326,225 +1299,6 @@ class LmTriageApp(App[int]):
                 self.filters[p] = self.filters[p].with_(domain=None)
             self.set_status("showing every domain")
             self.refresh_data()
-
-    # -- release
-
-    def _marked_or_cursor(self) -> list[BlockKey]:
-        keys: list[BlockKey] = []
-        for pane in KIND_OF_PANE:
-            keys += self.table_of(pane).marked_keys()
-        if keys:
-            return keys
-        table = self.active_table
-        if table is not None and table.current_key is not None:
-            return [table.current_key]
-        return []
-
-    def action_release(self) -> None:
-        """Release the marked rows of both panes, or the cursor row."""
-        keys = self._marked_or_cursor()
-        if not keys:
-            self.set_status("nothing to release: no marks and no row under the cursor")
-            return
-        self._prepare_release(keys, None)
-
-    def action_release_all(self) -> None:
-        """Release every block of the current stream (the dashboard's release-all)."""
-        self._prepare_release(None, self.stream)
-
-    @work(thread=True, exclusive=True, group="prepare-release", exit_on_error=False)
-    def _prepare_release(self, keys: list[BlockKey] | None, stream: Stream | None) -> None:
-        """Read what the user saw of each block (identity), for the dialog and the re-check."""
-        core = self.core
-        try:
-            with core.connect() as conn:
-                if keys is None:
-                    refs = refs_for_stream(core.schema, conn, stream.id if stream else None)
-                    blocks: list[Block] = []
-                    sample_ids = {"domain": [], "ip": []}  # type: dict[str, list[int]]
-                    for r in refs[:SAMPLE_ROWS]:
-                        sample_ids[r.key.kind].append(r.key.block_id)
-                    for kind, ids in sample_ids.items():
-                        blocks += queries.fetch_blocks(core.schema, conn, kind, ids, since=None)  # type: ignore[arg-type]
-                else:
-                    blocks = []
-                    for kind in ("domain", "ip"):
-                        ids = [k.block_id for k in keys if k.kind == kind]
-                        blocks += queries.fetch_blocks(core.schema, conn, kind, ids, since=None)  # type: ignore[arg-type]
-                    refs = [BlockRef(b.key, b.identity) for b in blocks]
-        except Exception as err:  # noqa: BLE001
-            self.post_message(WorkFailed("preparing the release", err))
-            return
-        gone = 0 if keys is None else len(keys) - len(refs)
-        self.call_from_thread(self._confirm_release, refs, blocks, gone, keys is None, stream)
-
-    def _confirm_release(
-        self,
-        refs: list[BlockRef],
-        sample: list[Block],
-        gone: int,
-        release_all: bool,
-        stream: Stream | None,
-    ) -> None:
-        if not refs:
-            self.set_status(
-                "nothing to release: those blocks are already gone"
-                if gone
-                else "no blocks to release"
-            )
-            self.refresh_data()
-            return
-        n_domain = sum(1 for r in refs if r.key.kind == "domain")
-        n_ip = len(refs) - n_domain
-        where = (
-            f"stream {stream.name}"
-            if stream
-            else ("all streams" if release_all else "the marked rows")
-        )
-        mode = self.core.config.release_mode
-        lines = [
-            f"{len(refs):,} block(s): {n_domain:,} blocked domain(s), {n_ip:,} blocked IP pair(s) — {where}.",
-            f"Database: {self.core.display_url}",
-            f"Mode: {mode} ({'delete the block rows' if mode == 'delete' else 'set NextRetry to now'}); audited; u undoes it.",
-        ]
-        if gone:
-            lines.append(f"{gone:,} marked block(s) are already gone.")
-        rows = []
-        for b in sample[:SAMPLE_ROWS]:
-            pair = f"{b.ip} → {b.mx}  " if b.kind == "ip" else ""
-            rows.append(
-                printable(f"  {b.kind:6} {b.stream_name:12.12} {pair}{b.domain}", max_chars=100)
-            )
-        if len(refs) > len(rows):
-            rows.append(f"  … and {len(refs) - len(rows):,} more")
-        title = "Release every block of " + where + "?" if release_all else "Release these blocks?"
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                if len(refs) >= 500:
-                    self.release_screen = ReleaseProgressScreen(len(refs))
-                    self.push_screen(self.release_screen)
-                self.set_status(f"releasing {len(refs):,} block(s)…")
-                self._release_worker(refs, stream, release_all)
-            else:
-                self.set_status("nothing released")
-
-        self.push_screen(ConfirmScreen(title, lines, rows), answered)
-
-    @work(thread=True, exclusive=True, group="release", exit_on_error=False)
-    def _release_worker(
-        self, refs: list[BlockRef], stream: Stream | None, release_all: bool
-    ) -> None:
-        """Release in one transaction, audited (thread)."""
-        core = self.core
-        try:
-            result = release_blocks(
-                core.schema,
-                core.engine,
-                core.audit,
-                core.audit_context(),
-                refs,
-                mode=core.config.release_mode,
-                now=core.now(),
-                stream_label=stream.name if stream else ("all streams" if release_all else None),
-                action="release-all" if release_all else "release",
-                read_only=core.read_only,
-                progress=lambda done, total: self.post_message(ReleaseProgress(done, total)),
-            )
-        except Exception as err:  # noqa: BLE001
-            self.post_message(WorkFailed("release", err))
-            self.call_from_thread(self._close_release_screen)
-            return
-        self.call_from_thread(self._release_finished, result)
-
-    @on(ReleaseProgress)
-    def release_progress(self, message: ReleaseProgress) -> None:
-        """Move the progress bar."""
-        if self.release_screen is not None:
-            self.release_screen.advance(message.done)
-
-    def _close_release_screen(self) -> None:
-        if self.release_screen is not None:
-            if self.screen is self.release_screen:
-                self.pop_screen()
-            self.release_screen = None
-
-    def _release_finished(self, result: ReleaseResult) -> None:
-        self._close_release_screen()
-        if result.error:
-            self.set_status(f"release failed, nothing released: {result.error}", "error")
-        else:
-            self.last_release = result
-            released = {(k.kind, k.block_id) for k in result.released} | {
-                (k.kind, k.block_id) for k in result.gone
-            }
-            for pane, kind in KIND_OF_PANE.items():
-                table = self.table_of(pane)
-                table.marks -= {bid for k, bid in released if k == kind}
-            self.set_status(f"{result.summary()} — audit event {result.event_id}; u undoes it")
-            self.notify(result.summary(), title="Release", markup=False)
-        self.refresh_data()
-
-    # -- undo
-
-    def action_undo(self) -> None:
-        """Undo this session's last release."""
-        self._prepare_undo()
-
-    @work(thread=True, exclusive=True, group="undo", exit_on_error=False)
-    def _prepare_undo(self) -> None:
-        core = self.core
-        try:
-            event = core.audit.last_undoable(core.session_id, core.display_url)
-        except Exception as err:  # noqa: BLE001
-            self.post_message(WorkFailed("reading the audit", err))
-            return
-        self.call_from_thread(self._confirm_undo, event)
-
-    def _confirm_undo(self, event: Any) -> None:
-        if event is None:
-            self.set_status("nothing to undo in this session")
-            return
-        released = [r for r in event.rows if r.outcome == "released"]
-        lines = [
-            f"Audit event {event.id}: {event.action} of {event.released:,} block(s) at {event.started_at:%H:%M:%S} UTC ({event.mode}).",
-            "The rows are put back exactly as they were, unless any of them has come back meanwhile.",
-        ]
-        sample = [
-            printable(f"  {r.key}  {r.row.get('Domain', r.row.get('domain', ''))}", max_chars=100)
-            for r in released[:SAMPLE_ROWS]
-        ]
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._undo_worker(event.id)
-            else:
-                self.set_status("nothing undone")
-
-        self.push_screen(
-            ConfirmScreen("Undo the last release?", lines, sample, yes_label="Undo (y)"), answered
-        )
-
-    @work(thread=True, exclusive=True, group="undo", exit_on_error=False)
-    def _undo_worker(self, event_id: int) -> None:
-        core = self.core
-        try:
-            result = undo_release(
-                core.schema,
-                core.engine,
-                core.audit,
-                core.audit_context(),
-                event_id,
-                read_only=core.read_only,
-            )
-        except Exception as err:  # noqa: BLE001
-            self.post_message(WorkFailed("undo", err))
-            return
-        self.call_from_thread(self._undo_finished, result)
-
-    def _undo_finished(self, result: UndoResult) -> None:
-        self.set_status(result.summary(), "information" if result.ok else "warning")
-        self.refresh_data()
 
     @on(WorkFailed)
     def work_failed(self, message: WorkFailed) -> None:

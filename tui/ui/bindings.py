@@ -44,6 +44,14 @@ KEYS: tuple[Key, ...] = (
     Key("mark", "space", "mark", "Mark", show=False, group="Marks and release"),
     Key("mark_all", "a", "mark_all", "Mark all", show=False, group="Marks and release"),
     Key("unmark_all", "U", "unmark_all", "Clear marks", show=False, group="Marks and release"),
+    Key(
+        "mark_release_now",
+        "N",
+        "mark_release_now",
+        "Mark release-now rows",
+        show=False,
+        group="Marks and release",
+    ),
     Key("release", "r", "release", "Release", writes=True, group="Marks and release"),
     Key(
         "release_all",
@@ -55,6 +63,7 @@ KEYS: tuple[Key, ...] = (
         group="Marks and release",
     ),
     Key("undo", "u", "undo", "Undo", show=False, writes=True, group="Marks and release"),
+    Key("audit_log", "H", "audit_log", "Audit history", show=False, group="Marks and release"),
     Key("filter", "slash", "filter", "Filter", group="Blocks"),
     Key("back", "escape", "back", "Clear filter / back", show=False, group="General"),
     Key("sort", "s", "sort_next", "Sort", show=False, group="Blocks"),

@@ -65,3 +65,44 @@ class ConfirmScreen(ModalScreen[bool]):
         """Buttons answer too."""
         event.stop()
         self.dismiss(event.button.id == "yes")
+
+
+TOGGLE = "toggle"
+
+
+class ReleaseDialog(ConfirmScreen):
+    """The release confirmation: default No, ``y`` releases, ``o`` switches between "domain
+    rows with their IP pairs" and "domain rows only" (the dialog is then made again)."""
+
+    BINDINGS = [
+        *ConfirmScreen.BINDINGS,
+        Binding("o", "answer('toggle')", "Domain rows only / with pairs", id="release_toggle"),
+    ]
+
+    def __init__(
+        self,
+        title: str,
+        lines: list[str],
+        sample: list[str] | None = None,
+        *,
+        domain_rows_only: bool,
+        has_domain_rows: bool,
+    ) -> None:
+        if has_domain_rows:
+            lines = [
+                *lines,
+                "o: "
+                + (
+                    "release the domain rows with their IP pairs instead"
+                    if domain_rows_only
+                    else "release the domain rows only (their IP pairs stay blocked)"
+                ),
+            ]
+        super().__init__(title, lines, sample, yes_label="Release (y)")
+        self.has_domain_rows = has_domain_rows
+
+    def action_answer(self, answer: bool | str) -> None:  # type: ignore[override]
+        """``o`` only means something when domain rows are in the release."""
+        if answer == TOGGLE and not self.has_domain_rows:
+            return
+        self.dismiss(answer)  # type: ignore[arg-type]

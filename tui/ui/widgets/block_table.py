@@ -123,6 +123,14 @@ class BlockTable(ScrollView, can_focus=True):
             self.table = table
             self.error = error
 
+    class MarkRefused(Message):
+        """A row could not be marked (and why)."""
+
+        def __init__(self, table: BlockTable, reason: str) -> None:
+            super().__init__()
+            self.table = table
+            self.reason = reason
+
     class MarksChanged(Message):
         """The set of marked rows changed."""
 
@@ -166,7 +174,9 @@ class BlockTable(ScrollView, can_focus=True):
         self.evidence_loader = evidence_loader
         self.keys: list[int] = []
         self.positions: dict[int, int] = {}
-        self.marks: set[int] = set()
+        # Marked block id -> the row as it was when marked: a release re-checks against what
+        # the user saw, not against what is read when it is confirmed.
+        self.marks: dict[int, Block] = {}
         self.cache: OrderedDict[int, Block] = OrderedDict()
         self.fresh: dict[int, int] = {}  # block id -> generation its cached row was loaded in
         self.evidence_fresh: dict[int, int] = {}  # block id -> generation its evidence is from
@@ -210,7 +220,7 @@ class BlockTable(ScrollView, can_focus=True):
             self.fresh = {i: g for i, g in self.fresh.items() if i in self.cache}
             self.evidence_fresh = {i: g for i, g in self.evidence_fresh.items() if i in self.cache}
         before = len(self.marks)
-        self.marks &= set(self.positions)
+        self.marks = {k: b for k, b in self.marks.items() if k in self.positions}
         self.inflight.clear()
         self.evidence_inflight.clear()
         self.loaded_once = True
@@ -452,18 +462,34 @@ class BlockTable(ScrollView, can_focus=True):
         if key is None:
             return
         if key.block_id in self.marks:
-            self.marks.discard(key.block_id)
+            del self.marks[key.block_id]
         else:
-            self.marks.add(key.block_id)
+            block = self.cache.get(key.block_id)
+            if block is None:
+                # Not read yet: nothing to remember of it, so it cannot be marked yet.
+                self.post_message(self.MarkRefused(self, "that row is still loading"))
+                return
+            self.marks[key.block_id] = block
         self.refresh_lines_for_rows(self.cursor_row)
         self.post_message(self.MarksChanged(self))
         self.move_cursor(self.cursor_row + 1)
 
-    def mark_all(self) -> None:
-        """Mark every row the filter shows."""
-        self.marks = set(self.keys)
+    def set_marks(self, rows: dict[int, Block]) -> None:
+        """Mark these rows (as read when the user asked), keeping only ids still listed."""
+        self.marks = {k: b for k, b in rows.items() if k in self.positions}
         self.refresh()
         self.post_message(self.MarksChanged(self))
+
+    def marked_blocks(self) -> list[Block]:
+        """The marked rows as they were when marked, in display order."""
+        return [self.marks[k] for k in self.keys if k in self.marks]
+
+    def unmark(self, ids: set[int]) -> None:
+        """Drop these ids from the marks."""
+        if ids & set(self.marks):
+            self.marks = {k: b for k, b in self.marks.items() if k not in ids}
+            self.refresh()
+            self.post_message(self.MarksChanged(self))
 
     def clear_marks(self) -> None:
         """Unmark everything."""
