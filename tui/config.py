@@ -145,6 +145,7 @@ class Config:
     audit_path: Path | None = None
     audit_url: str | None = None
     audit_in_database: bool = False
+    audit_lock_timeout: float = 30.0  # seconds to wait for a busy audit file
     keymap: dict[str, str] = field(default_factory=dict)
     sender: SenderContact = field(default_factory=SenderContact)
     checks: dict[str, Any] = field(default_factory=dict)
@@ -302,6 +303,11 @@ def load_config(
         cfg.audit_path = _user_path(audit_path, ENV_AUDIT if env.get(ENV_AUDIT) else "audit.path")
     cfg.audit_url = _typed(audit, "url", str, "audit")
     cfg.audit_in_database = bool(_typed(audit, "in_database", bool, "audit") or False)
+    lock_timeout = _typed(audit, "lock_timeout", (int, float), "audit")
+    if lock_timeout is not None:
+        if not math.isfinite(lock_timeout) or not 0 < lock_timeout <= 3600:
+            raise ConfigError("audit.lock_timeout: must be a number of seconds from 0 to 3600")
+        cfg.audit_lock_timeout = float(lock_timeout)
 
     ui = _table(data, "ui", path or Path(where))
     refresh = _typed(ui, "refresh_seconds", (int, float), "ui")

@@ -108,7 +108,7 @@ def open_audit_store(cfg: Config) -> AuditStore:
     if cfg.audit_url:
         url = parse_url(cfg.audit_url)
         return AuditStore(create_engine(url), location=masked(url))
-    return AuditStore.at_path(cfg.resolved_audit_path())
+    return AuditStore.at_path(cfg.resolved_audit_path(), busy_timeout=cfg.audit_lock_timeout)
 
 
 def display_url_of(cfg: Config) -> str | None:

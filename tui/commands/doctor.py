@@ -58,9 +58,13 @@ def run(args: argparse.Namespace) -> int:
     out.append("")
     out.append("Tables")
     for t in d.tables.values():
-        mark = {"found": "ok  ", "alternative": "alt ", "missing": "--  ", "unusable": "BAD "}[
-            t.status
-        ]
+        mark = {
+            "found": "ok  ",
+            "alternative": "alt ",
+            "missing": "--  ",
+            "unusable": "BAD ",
+            "unreadable": "NO-R",
+        }[t.status]
         need = "required" if t.required else "optional"
         mapped = " (mapped in config)" if t.remapped else ""
         out.append(f"  {mark} {t.key:18} {need:9} {t.summary()}{mapped}")
@@ -69,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
             out.append(
                 "         columns mapped: " + ", ".join(f"{m} -> {p}" for m, p in renamed.items())
             )
+    out += _privilege_lines(d)
     off = d.disabled_features()
     if off:
         out.append("")
@@ -88,3 +93,24 @@ def run(args: argparse.Namespace) -> int:
             out.append(f"       a DBA could run: {ix.create_sql}")
     sys.stdout.write("\n".join(printable(line, max_chars=2000) for line in out) + "\n")
     return 0
+
+
+def _privilege_lines(d) -> list[str]:  # noqa: ANN001 - Discovery
+    """The per-table privilege matrix and what each operation needs that is missing."""
+    from tui.db.privileges import OPERATIONS, PRIVILEGES
+
+    if not d.privileges:
+        return []
+    out = ["", f"Privileges ({d.privileges_how})"]
+    out.append(f"  {'table':18} " + " ".join(f"{p:6}" for p in PRIVILEGES))
+    for key, granted in d.privileges.items():
+        cells = " ".join(
+            f"{'yes' if granted.get(p) else ('?' if granted.get(p) is None else 'NO'):6}"
+            for p in PRIVILEGES
+        )
+        out.append(f"  {key:18} {cells} {printable(d.tables[key].physical_name or '')}")
+    out.append("")
+    out.append("Operations")
+    for op in OPERATIONS:
+        out.append(f"  {op:18} {printable(d.privilege_gaps(op) or 'ok')}")
+    return out

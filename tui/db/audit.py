@@ -320,6 +320,16 @@ def _tables(metadata: sa.MetaData, prefix: str) -> tuple[sa.Table, sa.Table]:
     return events, rows
 
 
+# (store location, event id) of events this process has begun and not yet tried to finish:
+# reconciliation leaves them alone (they are still being written), and only them.
+_OPEN_EVENTS: set[tuple[str, int]] = set()
+
+
+def is_open_here(location: str, event_id: int) -> bool:
+    """True while this process is between begin() and finish() of the event."""
+    return (location, event_id) in _OPEN_EVENTS
+
+
 def _private_files(path: Path) -> None:
     """Create ``path`` mode 600 if missing; make it and its -wal/-shm 600 if they exist."""
     try:
@@ -460,6 +470,7 @@ class AuditStore:
                 )
             ).inserted_primary_key[0]
             self._insert_rows(conn, int(event_id), rows)
+        _OPEN_EVENTS.add((self.location, int(event_id)))
         return int(event_id)
 
     def _insert_rows(self, conn: sa.Connection, event_id: int, rows: list[AuditRow]) -> None:
@@ -492,6 +503,7 @@ class AuditStore:
     ) -> None:
         """Mark the event committed or failed, with its counts (and rows found on the way,
         such as blocks already gone)."""
+        _OPEN_EVENTS.discard((self.location, event_id))  # tried: no longer being written
         with self.engine.begin() as conn:
             values: dict[str, Any] = {
                 "status": status,

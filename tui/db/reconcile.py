@@ -32,6 +32,7 @@ from tui.db.audit import (
     AuditRow,
     AuditStore,
     _utcnow,
+    is_open_here,
 )
 from tui.db.block_rows import PhysicalBlocks
 from tui.db.discover import BoundSchema
@@ -76,9 +77,11 @@ def _process_alive(pid: int | None) -> bool:
     return "lmtriage" in text or "tui" in text
 
 
-def in_progress(event: AuditEvent, *, now: datetime | None = None) -> bool:
+def in_progress(event: AuditEvent, location: str, *, now: datetime | None = None) -> bool:
     """Whether a pending event may still be being written by its process."""
     if event.host_name == socket.gethostname():
+        if event.pid == os.getpid():
+            return is_open_here(location, event.id)
         return _process_alive(event.pid)
     now = now or _utcnow()
     return now - event.started_at < IN_PROGRESS_GRACE
@@ -110,7 +113,7 @@ def reconcile_event(
         return ReconcileOutcome(event_id, UNKNOWN, "no such audit event")
     if event.status != PENDING:
         return ReconcileOutcome(event_id, event.status, "already settled")
-    if not force and in_progress(event):
+    if not force and in_progress(event, audit.location):
         return ReconcileOutcome(event_id, PENDING, "still being written by its process")
     try:
         with engine.connect() as conn:
