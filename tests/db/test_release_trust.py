@@ -277,3 +277,18 @@ def test_undo_with_an_identity_key_on_postgresql(request, tmp_path: Path) -> Non
             assert new >= 1000
         finally:
             c.close()
+
+
+def test_cli_block_releases_exactly_that_row(lm_db, capsys) -> None:
+    code = main(["release", *lm_db.args("--block", "ip:204", "--yes")])
+    out = capsys.readouterr().out
+    assert code == 0 and "released 1," in out
+    assert 204 not in ids(lm_db, "ip") and 205 in ids(lm_db, "ip") and 103 in ids(lm_db, "domain")
+    code = main(["release", *lm_db.args("--block", "domain:103", "--domain-row-only", "--yes")])
+    assert code == 0 and 103 not in ids(lm_db, "domain") and 205 in ids(lm_db, "ip")
+    capsys.readouterr()
+    for bad in ("ip:", "ip:x", "host:1", "ip:-3", "ip:２"):
+        assert main(["release", *lm_db.args("--block", bad, "--yes")]) == 2
+        assert "--block" in capsys.readouterr().err
+    assert main(["release", *lm_db.args("--block", "ip:999", "--yes")]) == 1
+    assert "no ip block ip:999" in capsys.readouterr().err

@@ -23,6 +23,7 @@ from tui.commands.common import (
 from tui.commands.output import dumps, emit
 from tui.config import RELEASE_MODES
 from tui.db.queries import find_stream
+from tui.db.records import BlockKey
 from tui.db.release import release_blocks
 from tui.db.release_plan import WITH_DOMAIN, plan_for_cli
 from tui.errors import LmError, NotFoundError, ReadOnlyError
@@ -51,6 +52,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="every IP-pair block of this sending IP (repeatable)",
     )
     what.add_argument(
+        "--block",
+        action="append",
+        metavar="KIND:ID",
+        help="exactly this block row, e.g. ip:204 or domain:101 (repeatable; a domain row "
+        "goes with its IP pairs unless --domain-row-only)",
+    )
+    what.add_argument(
         "--all", action="store_true", help="every block of the stream (or of all streams)"
     )
     p.add_argument(
@@ -74,8 +82,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Select, confirm, release, report."""
-    if args.domain_row_only and not args.domain:
-        raise LmError("--domain-row-only goes with --domain", exit_code=2)
+    if args.domain_row_only and not (args.domain or args.block):
+        raise LmError("--domain-row-only goes with --domain or --block", exit_code=2)
+    keys = [_block_key(text) for text in args.block or ()]
     core = open_core(args)
     mode = args.mode or core.config.release_mode
     if not args.dry_run:
@@ -92,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
             conn,
             domains=args.domain or (),
             ips=args.ip or (),
+            keys=keys,
             everything=args.all,
             stream_id=stream.id if stream else None,
             stream_label=label,
@@ -182,3 +192,11 @@ def _settle_pending(core) -> None:  # noqa: ANN001 - Core
     for outcome in reconcile_pending(core.schema, core.engine, core.audit, core.display_url):
         if outcome.status != "pending":
             print(f"lmtriage: note: audit {outcome.line()}", file=sys.stderr)
+
+
+def _block_key(text: str) -> BlockKey:
+    """``ip:204`` / ``domain:101`` as a block key."""
+    kind, _, number = text.strip().partition(":")
+    if kind not in ("domain", "ip") or not number.isdigit() or not number.isascii():
+        raise LmError(f"--block {text!r}: give KIND:ID, e.g. ip:204 or domain:101", exit_code=2)
+    return BlockKey(kind, int(number))  # type: ignore[arg-type]

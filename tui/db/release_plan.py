@@ -221,6 +221,7 @@ def plan_for_cli(
     *,
     domains: Sequence[str] = (),
     ips: Sequence[str] = (),
+    keys: Sequence[BlockKey] = (),
     everything: bool = False,
     stream_id: int | None = None,
     stream_label: str = "all streams",
@@ -235,8 +236,8 @@ def plan_for_cli(
     for value in (*domains, *ips):
         if not value or not value.strip():
             raise LmError("an empty domain or IP was given; nothing was selected", exit_code=2)
-    if not (domains or ips or everything):
-        raise LmError("nothing selected: give --domain, --ip or --all", exit_code=2)
+    if not (domains or ips or keys or everything):
+        raise LmError("nothing selected: give --domain, --ip, --block or --all", exit_code=2)
     names = stream_names(schema, conn)
     where = f" in stream {stream_label}" if stream_id is not None else ""
     chosen: list[Block] = []
@@ -265,8 +266,24 @@ def plan_for_cli(
         if not rows:
             raise NotFoundError(f"no blocks for IP {ip.strip()}{where}", exit_code=1)
         chosen += rows
+    for kind in ("domain", "ip"):
+        wanted = [k.block_id for k in keys if k.kind == kind]
+        found = fetch_blocks(schema, conn, kind, wanted, since=None, names=names)  # type: ignore[arg-type]
+        if stream_id is not None:
+            found = [b for b in found if b.stream_id == stream_id]
+        missing = sorted(set(wanted) - {b.block_id for b in found})
+        if missing:
+            raise NotFoundError(
+                f"no {kind} block {', '.join(f'{kind}:{i}' for i in missing[:5])}{where}",
+                exit_code=1,
+            )
+        chosen += found
     if not everything:
-        what = [*(d.strip().lower() for d in domains), *(i.strip() for i in ips)]
+        what = [
+            *(d.strip().lower() for d in domains),
+            *(i.strip() for i in ips),
+            *(str(k) for k in keys),
+        ]
         scope = ", ".join(what[:5]) + (f" and {len(what) - 5} more" if len(what) > 5 else "")
         scope += where
     return plan_release(
