@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, TextIO
 
-from tui.textsafe import printable
+from tui.textsafe import cut_to_width, display_width, printable
 
 FORMATS = ("table", "json", "csv")
 
@@ -49,6 +49,18 @@ def cell_text(value: Any, max_chars: int | None) -> str:
     return printable(value, max_chars=max_chars)
 
 
+def _width(text: str) -> int:
+    return display_width(text)
+
+
+def _cut(text: str, limit: int) -> str:
+    return cut_to_width(text, limit)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(width - _width(text), 0)
+
+
 def render_table(
     rows: Sequence[Mapping[str, Any]],
     columns: Sequence[str],
@@ -65,26 +77,39 @@ def render_table(
         for col in columns:
             text = cell_text(row.get(col), None if col not in limits else limits[col] * 4)
             limit = limits.get(col)
-            if limit is not None and len(text) > limit:
-                text = text[: max(limit - 1, 0)] + "…"
+            if limit is not None:
+                text = _cut(text, limit)
             line.append(text)
         cells.append(line)
-    widths = [len(h) for h in headers]
+    widths = [_width(h) for h in headers]
     for line in cells:
         for i, text in enumerate(line):
-            widths[i] = max(widths[i], len(text))
-    out = ["  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip()]
+            widths[i] = max(widths[i], _width(text))
+    out = ["  ".join(_pad(h, widths[i]) for i, h in enumerate(headers)).rstrip()]
     for line in cells:
-        out.append("  ".join(t.ljust(widths[i]) for i, t in enumerate(line)).rstrip())
+        out.append("  ".join(_pad(t, widths[i]) for i, t in enumerate(line)).rstrip())
     return "\n".join(out)
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell: printable, and a text cell a spreadsheet would run as a formula is
+    prefixed with ``'`` (numbers stay numbers)."""
+    text = cell_text(value, None)
+    if isinstance(value, str | bytes) and text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
 def write_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], out: TextIO) -> None:
-    """CSV with a header row; cells are made printable but not cut."""
+    """CSV with a header row; cells are made printable and formula-safe, not cut."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([cell_text(row.get(c), None) for c in columns])
+        writer.writerow([csv_cell(row.get(c)) for c in columns])
 
 
 def emit(
