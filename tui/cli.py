@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from tui import __version__
 from tui.commands import COMMAND_MODULES
 from tui.commands.common import add_common_options
-from tui.commands.validate import validate_args
+from tui.commands.validate import subparser_of, validate_args
 from tui.errors import LmError
 
 
@@ -32,7 +32,23 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         module = importlib.import_module(name)
         module.register(sub)
+    for command in sub.choices.values():
+        _plain_help(command)
     return parser
+
+
+def _plain_help(parser: argparse.ArgumentParser) -> None:
+    """Help is for people on a terminal: no reStructuredText ``literal`` markers (the
+    command descriptions are the modules' docstrings)."""
+
+    def plain(text: str | None) -> str | None:
+        return None if text is None else text.replace("``", "")
+
+    parser.description = plain(parser.description)
+    parser.epilog = plain(parser.epilog)
+    for action in parser._actions:  # noqa: SLF001 - argparse keeps no public list
+        if isinstance(action.help, str):
+            action.help = plain(action.help)
 
 
 def run_console(args: argparse.Namespace) -> int:
@@ -45,7 +61,12 @@ def run_console(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run the command, and turn known failures into one line on stderr."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # argparse would print the top-level usage; the subcommand's is the useful one.
+        subparser_of(parser, getattr(args, "command", None)).error(
+            f"unrecognized arguments: {' '.join(unknown)}"
+        )
     run = getattr(args, "run", None) or run_console
     try:
         validate_args(parser, args)

@@ -142,3 +142,21 @@ def test_dcl_takes_an_idn_in_idna_2008_form(sqlite_db, capsys) -> None:
     with sqlite_db.engine.connect() as conn:
         names = [r[0] for r in conn.execute(sa.text("select Domain_ from domainconnectionlimits_"))]
     assert "xn--strae-oqa.de" in names and "strasse.de" not in names
+
+
+def test_a_bad_flag_prints_the_subcommands_usage(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["blocks", "--bogus"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert err.startswith("usage: lmtriage blocks ") and "unrecognized arguments: --bogus" in err
+
+
+def test_help_has_no_rest_markup(capsys) -> None:
+    from tui.cli import build_parser
+    from tui.commands.validate import subparser_of
+
+    parser = build_parser()
+    for command in ("blocks", "responses", "release", "audit", "doctor", "explain", "dcl"):
+        text = subparser_of(parser, command).format_help()
+        assert "``" not in text, command
