@@ -32,25 +32,33 @@ The priority bands (higher wins) are the precedence the categories need:
  90   the recipient's own block list ("Customer Block list", "User Entry") → policy_block
  88   receiver reputation services whose URL says "dnsbl" (Proofpoint) → ip_reputation_block
  86   provider codes that name a public list (Yahoo BL2x, Cox IPBLxxxx) → dnsbl_listing
+ 83   "likely unsolicited" → content_spam (beats the provider code La Poste puts beside it)
  85   a named public/commercial blocklist, "blocked using", RBL/DNSBL → dnsbl_listing
- 82   provider reason codes (Yahoo TSxx, Outlook S3140, Comcast BL000000, Orange OFRxxx_nnn…)
+ 82   provider reason codes (Yahoo TSxx, Outlook S3140, Comcast BL000000, Orange OFRxxx_nnn,
+      AOL RTR:/RLY:/HVU: …)
  81   policy texts that mention authentication or 5.7.27 without an SPF/DKIM failure (Exchange
-      delivery restrictions, Postfix null-MX sender)
- 80   SPF / DKIM / DMARC / unauthenticated → authentication_failure
+      delivery restrictions and their codes 5.7.12x/5.7.13x, Postfix null-MX sender); SMTP AUTH
+      on a submission port ("client was not authenticated") → other
+ 80   SPF / DKIM / DMARC / unauthenticated → authentication_failure; "identified as spammer"
  79   specific enhanced codes; volume/quota wording that must beat "complaints" and "quota";
       relaying denied → other (beats "HELO" in the explanation)
  78   PTR / rDNS / HELO / IPv6 → policy_block (beats "rate limited" in Gmail's PTR texts)
  77   "rate limited" (beats "reputation" in Outlook's 4.7.650), server-side "storage" errors
- 76   mailbox full wording
+ 76   mailbox full wording; the recipient's blocked-senders policy ("Blocked Senders",
+      "your domain has been blocked", "User in blacklist") → policy_block
  75   reputation, complaints, banned IP, the receiver's own block list
  74   "spam sender", IP blocked in French/German/Russian; message size → other
- 72   "blacklisted" with no list named, suspicious activity → ip_reputation_block
+ 72   "blacklisted" with no list named, suspicious activity, connection-level refusals of the
+      IP ("not allowed to connect", "bad IP") → ip_reputation_block
  71   RFC 5322/5321 compliance, headers (beats "spam" in Gmail's RFC texts) → policy_block
  70   content: spam, virus, unsolicited, bulk mail, "content"; generic "IP … blocked"
- 66   sender-domain, From: address, spoofing, "rejected by recipient", not allowlisted
+ 66   sender-domain, From: address, spoofing, "rejected by recipient", not allowlisted;
+      "Recipient address rejected: Policy Rejection- …" and Trend Micro BLOCK-* names
  60   recipient does not exist
+ 58   recipient callout unfinished ("unverified address") → other; "message blocked" → content
+ 57   a 451 that names a server fault ("temporary server error") → other
  56   generic rate wording: too many, per hour, limits, volume, busy
- 55   "recipient address rejected" (weak user_unknown)
+ 55   "recipient address rejected" (weak user_unknown); "try again later" on a 421 or 451
  50   the bare word "policy"; "deferred" on a 4xx reply; weak TLS words
  45   "mailbox unavailable" (Microsoft/GMX use it for policy rejects as well)
  40   generic enhanced codes X.1.1, X.2.2 …
