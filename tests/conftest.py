@@ -174,3 +174,18 @@ def make_app(make_core):
         return build_app(core, clock=lambda: FROZEN)
 
     return make
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """After a run that included the corpus test, print the classifier's accuracy on every
+    corpus (held-out included) in the log. Here, not in the test, so ``-n 2`` shows it too."""
+    ran = any(
+        "test_classify_corpora.py" in getattr(report, "nodeid", "")
+        for reports in terminalreporter.stats.values()
+        for report in reports
+    )
+    if ran:
+        from tests.support import corpora
+
+        terminalreporter.write_sep("-", "classifier accuracy")
+        terminalreporter.write_line(corpora.report(corpora.score_all()))

@@ -32,25 +32,33 @@ The priority bands (higher wins) are the precedence the categories need:
  90   the recipient's own block list ("Customer Block list", "User Entry") → policy_block
  88   receiver reputation services whose URL says "dnsbl" (Proofpoint) → ip_reputation_block
  86   provider codes that name a public list (Yahoo BL2x, Cox IPBLxxxx) → dnsbl_listing
+ 83   "likely unsolicited" → content_spam (beats the provider code La Poste puts beside it)
  85   a named public/commercial blocklist, "blocked using", RBL/DNSBL → dnsbl_listing
- 82   provider reason codes (Yahoo TSxx, Outlook S3140, Comcast BL000000, Orange OFRxxx_nnn…)
+ 82   provider reason codes (Yahoo TSxx, Outlook S3140, Comcast BL000000, Orange OFRxxx_nnn,
+      AOL RTR:/RLY:/HVU: …)
  81   policy texts that mention authentication or 5.7.27 without an SPF/DKIM failure (Exchange
-      delivery restrictions, Postfix null-MX sender)
- 80   SPF / DKIM / DMARC / unauthenticated → authentication_failure
+      delivery restrictions and their codes 5.7.12x/5.7.13x, Postfix null-MX sender); SMTP AUTH
+      on a submission port ("client was not authenticated") → other
+ 80   SPF / DKIM / DMARC / unauthenticated → authentication_failure; "identified as spammer"
  79   specific enhanced codes; volume/quota wording that must beat "complaints" and "quota";
       relaying denied → other (beats "HELO" in the explanation)
  78   PTR / rDNS / HELO / IPv6 → policy_block (beats "rate limited" in Gmail's PTR texts)
  77   "rate limited" (beats "reputation" in Outlook's 4.7.650), server-side "storage" errors
- 76   mailbox full wording
+ 76   mailbox full wording; the recipient's blocked-senders policy ("Blocked Senders",
+      "your domain has been blocked", "User in blacklist") → policy_block
  75   reputation, complaints, banned IP, the receiver's own block list
  74   "spam sender", IP blocked in French/German/Russian; message size → other
- 72   "blacklisted" with no list named, suspicious activity → ip_reputation_block
+ 72   "blacklisted" with no list named, suspicious activity, connection-level refusals of the
+      IP ("not allowed to connect", "bad IP") → ip_reputation_block
  71   RFC 5322/5321 compliance, headers (beats "spam" in Gmail's RFC texts) → policy_block
  70   content: spam, virus, unsolicited, bulk mail, "content"; generic "IP … blocked"
- 66   sender-domain, From: address, spoofing, "rejected by recipient", not allowlisted
+ 66   sender-domain, From: address, spoofing, "rejected by recipient", not allowlisted;
+      "Recipient address rejected: Policy Rejection- …" and Trend Micro BLOCK-* names
  60   recipient does not exist
+ 58   recipient callout unfinished ("unverified address") → other; "message blocked" → content
+ 57   a 451 that names a server fault ("temporary server error") → other
  56   generic rate wording: too many, per hour, limits, volume, busy
- 55   "recipient address rejected" (weak user_unknown)
+ 55   "recipient address rejected" (weak user_unknown); "try again later" on a 421 or 451
  50   the bare word "policy"; "deferred" on a 4xx reply; weak TLS words
  45   "mailbox unavailable" (Microsoft/GMX use it for policy rejects as well)
  40   generic enhanced codes X.1.1, X.2.2 …
@@ -122,13 +130,14 @@ _SUBJECT_IP = (
     r"|your (?:ip|ip address|server|host|network|mail server|address))"
 )
 # What may stand between a subject and its verb: the address itself, "[1.2.3.4]", "(host)".
-_OBJECT = r"(?: (?:\[[^\]\s]{1,100}\]|\([^)\s]{1,100}\)|<[^>\s]{1,100}>|[\w.:-]{1,100}@[\w.-]{1,100}|\d[\d.:a-f]{1,60}))?"
+_OBJECT = r"(?: (?:\[[^\]\s]{1,100}\]|\( ?[^)\s]{1,100} ?\)|<[^>\s]{1,100}>|[\w.:-]{1,100}@[\w.-]{1,100}|\d[\d.:a-f]{1,60}))?"
 _AUX = r"(?: (?:is|are|was|were|has|have|been|being|now|temporarily|temporary|permanently|currently))*"
 
 TEXT_RULES: tuple[Rule, ...] = (
     # --- greylisting ------------------------------------------------------------------------
     Rule(r"gr[ea]y ?list", GREY, 100, note="postgrey, milter-greylist, 'greylisted for N seconds'"),
     Rule(r"not yet authori[sz]ed to deliver", GREY, 95, note="cPanel/Exim greylisting"),
+    Rule(r"internal resources? (?:is |are )?temporarily unavailable", GREY, 95, note="Mimecast 451: its greylisting (triplet) deferral"),
     # --- TLS required -----------------------------------------------------------------------
     Rule(r"must issue a starttls|starttls (?:is )?(?:required|mandatory)|requires? starttls", TLS, 95),
     Rule(r"\btls\b(?: [\w'-]{1,20}){0,4} (?:required|mandatory|needed)|requiretls", TLS, 95),
@@ -140,15 +149,17 @@ TEXT_RULES: tuple[Rule, ...] = (
     # --- the recipient's own lists: policy, not a public blocklist ----------------------------
     Rule(r"customer block ?list|(?:tenant|organi[sz]ation|domain|user|recipient)(?:'s)? (?:custom )?(?:block|black|deny) ?list", POLICY, 90, note="Outlook 5.7.513 and alike"),
     Rule(r"local (?:block|black|deny) ?list|personal (?:block|black) ?list|\b(?:user|admin|administrator|policy|personal)(?: domain)? entry\b", POLICY, 90, note="Mimecast 'Envelope blocked - User Entry'"),
-    Rule(r"rejected by recipient|blocked by (?:the )?recipient", POLICY, 66),
-    Rule(r"delivery restriction|sendernotauthenticated|sendernotallowed|not authenticated (?:for|when sending to) (?:this |the |a )?(?:group|mailbox|public folder|mail user)|not (?:in|on) (?:the |group's )?allowed[- ]senders? list", POLICY, 81, note="Exchange 5.7.12x/5.7.13x: 'authentication required' here is not SPF/DKIM"),
+    Rule(r"(?:rejected|blocked|refused) by (?:the |this )?(?:recipients?|user|destination domain)\b|user refused to receive", POLICY, 66),
+    Rule(r"blocked senders?\b|manual(?:ly)? block|(?:sender|envelope|from) address(?: \S+)? (?:has been |is |was )?blocked|your (?:e-?mail address|domain|envelope sender|sender address) (?:has been|is) (?:blocked|black ?listed|banned)|(?:user|recipient)s? in (?:the |their |a )?(?:block|black) ?list|(?:sender|domain|address) is on (?:the )?(?:domain|recipient|user)'?s? (?:block|black) ?list|badmailfrom", POLICY, 76, note="the recipient's blocked-senders policy (Mimecast, Symantec, Coremail): per sender, not the IP"),
+    Rule(r"delivery restriction|sendernotauthenticated|sendernotallowed|not authenticated (?:for|when sending to|by) (?:this |the |a |your |the recipient's )?(?:group|mailbox|public folder|mail user|organi[sz]ation)|not (?:in|on) (?:the |group's )?allowed[- ]senders? list", POLICY, 81, note="Exchange 5.7.12x/5.7.13x: 'authentication required' here is not SPF/DKIM"),
     Rule(r"not (?:in|on) (?:the |our |your )?(?:white|allow|safe) ?list|not (?:white|allow) ?listed", POLICY, 66, note="Gmail 421 'IP not in whitelist for RCPT domain'"),
     # --- receiver reputation services (their URLs say dnsbl but they are not public lists) ---
-    Rule(r"proofpoint\.com/dnsbl|ipcheck\.proofpoint|proofpoint (?:ip )?reputation", IP_REPUTATION, 88, note="Proofpoint's own list"),
+    Rule(r"proofpoint\.com/dnsbl|ipcheck\.proofpoint|prs\.proofpoint|proofpoint (?:dynamic |ip )?reputation", IP_REPUTATION, 88, note="Proofpoint's own list"),
     # --- public or commercial blocklists ----------------------------------------------------
     Rule(r"\bdnsbls?\b|\brbls?\b|_rbl_|\bdnsxl\b|\brbl\+", DNSBL, 85),
     Rule(r"blocked using |blocked by (?:\S+\.)?(?:" + _LISTS + r")", DNSBL, 85),
     Rule(_LISTS, DNSBL, 85, note="a list named by name or zone"),
+    Rule(r"\(ers\)|\bers-[a-z]|email reputation services?\b", DNSBL, 85, note="Trend Micro ERS (RBL+, QIL, zombie): a commercial list"),
     Rule(r"\blisted (?:in|at|on|by) " + _NOT_OURS, DNSBL, 84),
     Rule(r"black ?list(?:ed)? (?:at|in|on|by) " + _NOT_OURS, DNSBL, 84),
     Rule(r"realtime (?:black|block) ?list|\b(?:dnsbl|rbl|bl|sbl|xbl|dbl)(?:[-_][a-z0-9]+|\d+)?\.[a-z0-9-]+\.[a-z]{2,}", DNSBL, 84),
@@ -162,6 +173,10 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(r"\bbl0{6}\b", IP_REPUTATION, 82, note="Comcast BL000000"),
     Rule(r"\bbl000(?:00[1-9]|0[1-9]\d|[1-9]\d\d)\b", DNSBL, 86, note="Comcast BL000001…BL000111: Spamhaus, Cloudmark CSI, SenderScore"),
     Rule(r"\(bl\)", IP_REPUTATION, 82, note="T-Online '(BL)': the IP is on its block list"),
+    Rule(r"\brtr:(?:bl|sc|gl)\b|\bcon:b1\b|\brly:b[23l]\b", IP_REPUTATION, 82, note="AOL RTR:BL, CON:B1, RLY:B2 …"),
+    Rule(r"\brtr:(?:bb|du|rd)\b|\brly:(?:ir|sn)\b", POLICY, 82, note="AOL dynamic IP, rDNS, unauthorised sender"),
+    Rule(r"\brly:b1\b|\bdyn:t\d\b", RATE, 82, note="AOL rate limits"),
+    Rule(r"\bhvu:b\d\b|\brly:bd\b|\b(?:rtr|rly):ch\b", CONTENT, 82, note="AOL content blocks"),
     Rule(r"\brl\d{6}\b", RATE, 82, note="Comcast RL0000x0"),
     Rule(r"aup#(?:cxbl|cdrbl|cxthrt|cxmj)", IP_REPUTATION, 82, note="Cox"),
     Rule(r"aup#ipbl", DNSBL, 86, note="Cox IPBLxxxx: Spamhaus/CSI/Return Path/Invaluement"),
@@ -180,6 +195,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(r"error-messages\?\S*\bc=(?:rdns|irdns)\b", POLICY, 82, note="GMX/Web.de: rDNS"),
     Rule(r"sender address rejected: domain \S+ does not accept mail", POLICY, 81, note="Postfix 5.7.27: the sender domain has a null MX (RFC 7505)"),
     # --- authentication ---------------------------------------------------------------------
+    Rule(r"client (?:was |is )?not authenticated|(?:smtp )?authentication (?:is )?required\b(?! for (?:dmarc|spf|dkim))|smtp auth(?:entication)?\b|incorrect authentication data|submitter failed to authenticate|not logged in", OTHER, 81, note="SMTP AUTH on a submission/relay port, not sender authentication"),
     Rule(r"\bspf\b|openspf|sender policy framework", AUTH, 80),
     Rule(r"\bdkim\b|domain ?keys", AUTH, 80),
     Rule(r"\bdmarc\b", AUTH, 80),
@@ -187,7 +203,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(r"not (?:allowed|authori[sz]ed|permitted) to send (?:mail |email |messages )?(?:from|on behalf|for)\b", AUTH, 80),
     # --- volume wording that must beat "complaints" / "quota" ---------------------------------
     Rule(r"unexpected volume", RATE, 79, note="Yahoo TSS04 'unexpected volume or user complaints'"),
-    Rule(r"(?:queue|sending|send|daily|hourly|message|recipient|rate) quota|quota for (?:sending|messages)", RATE, 79),
+    Rule(r"(?:queue|sending|send|daily|hourly|message|recipient|rate|submission) quota|quota for (?:sending|messages)", RATE, 79),
     Rule(r"unusual (?:rate|amount|volume) of (?:unsolicited|spam)", RATE, 78, "4xx", "Gmail 421: temporary"),
     Rule(r"unusual (?:rate|amount|volume) of (?:unsolicited|spam)", IP_REPUTATION, 78, "5xx", "Gmail 550: blocked"),
     # --- PTR / rDNS / HELO / IPv6 --------------------------------------------------------------
@@ -202,7 +218,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(r"insufficient system (?:storage|resources)|insufficient disk space|(?:mail )?system (?:storage|disk) (?:is )?full|mail system full|too many (?:hops|related errors)|hop count|mail loop|loop detected", OTHER, 77),
     # --- mailbox full ---------------------------------------------------------------------------
     Rule(r"over ?quota|quota (?:exceeded|violation|full|limit)|(?:exceed|exceeded|exceeds|exceeding) (?:the |their |its |his |her |your )?(?:storage|mailbox|disk|quota)|storage (?:allocation|limit|quota)|disk quota|insufficient storage(?: space)? for|not enough (?:storage|space) for|quota d[ée]pass[ée]|speicherplatz", FULL, 76),
-    Rule(r"(?:mail ?box|inbox|box|account|postfach|destinataire) (?:is |ist )?(?:full|over ?quota|voll|pleine)|mailbox (?:size|storage)|bo[iî]te .{0,30}pleine|postfach voll|переполнен|mailbox has exceeded", FULL, 76),
+    Rule(r"(?:mail ?box|inbox|box|account|postfach|destinataire) (?:is |ist )?(?:full|over ?quota|voll|pleine)|mailbox (?:size|storage)|(?:recipient|user|mailbox|account)(?:'s)? storage (?:is )?full|bo[iî]te .{0,30}pleine|postfach voll|переполнен|mailbox has exceeded", FULL, 76),
     # --- reputation -----------------------------------------------------------------------------
     Rule(r"reputation|senderbase|talosintelligence", IP_REPUTATION, 75),
     Rule(r"(?:user|spam|abuse) complaints|complaints? (?:from|by) (?:our )?users|high (?:number|rate|level) of complaints", IP_REPUTATION, 75),
@@ -211,23 +227,30 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(r"part of (?:their|your) network|(?:our|internal|my) (?:block|black|deny|ban) ?list|sender\.office\.com|delist", IP_REPUTATION, 75),
     Rule(r"not (?:currently )?accept(?:ed|ing)?(?: [\w'-]{1,20}){0,3} from (?:your|this|the sending|the) (?:ip|ip address|network|host|server|mta)\b", IP_REPUTATION, 75),
     Rule(r"spam(?:mer)? (?:sender|source)|known spammer|(?:sending|source of|sent) (?:too much )?spam|spamming|you are (?:a )?spammer|too many spams|currently sending spam|suspected spam(?:mer| sender| ip| source| host)|(?:looks|appears) (?:suspiciously )?like (?:a )?spammer|amount of spam from", IP_REPUTATION, 74),
+    Rule(r"(?:identified|classified|flagged|listed) as (?:a )?spammer", IP_REPUTATION, 80, note="beats 'relaying denied' in Postfix access-map texts"),
     Rule(r"\b(?:black|block|deny) ?list(?:ed)?\b|\bblack listed\b", IP_REPUTATION, 72, note="no public list named: the receiver's own list"),
     Rule(r"suspicious (?:activity|behaviou?r)|compromised", IP_REPUTATION, 72),
     Rule(r"ip source bloqu|adresse ip(?: \S+){0,2} (?:est )?bloqu|ip-adresse(?: \S+){0,2} (?:ist )?(?:gesperrt|blockiert)|черн\w* спис", IP_REPUTATION, 74, note="French, German, Russian"),
     Rule(_SUBJECT_IP + r"(?: network)?" + _OBJECT + _AUX + r" (?:blocked|blacklisted|blocklisted|banned|refused|not allowed|not permitted)\b", IP_REPUTATION, 70),
+    Rule(r"\bip(?: address)? (?:is|was|has been) rejected\b|\bbad ip\b|not allowed to connect|access to (?:submit messages to )?this (?:e-?mail |mail )?system has been (?:rejected|denied)|connection (?:rejected|refused|denied) (?:by|due to) (?:local )?policy|(?:block|blocked) for spam(?:ming)?\b(?! content)|bad outbound sender", IP_REPUTATION, 72, note="connection-level refusals of the sending IP"),
     # --- content --------------------------------------------------------------------------------
     Rule(r"\bspam\b|\bspam-like|\bspammy\b|\bjunk(?: ?mail)?\b|спам|pourriel|\bube\b|\buce\b", CONTENT, 70),
     Rule(r"unsolicited|\bcontent\b|contents? (?:rejected|denied|filter)|message body|bulk (?:e-?mail|mail)(?! senders?)", CONTENT, 70),
-    Rule(r"virus|antivirus|malware|antimalware|phish|antiphish|antispam|trojan|infected|\bbanned\b|attachment|executable|forbidden (?:file|extension)", CONTENT, 70),
+    Rule(r"virus|antivirus|malware|antimalware|phish|antiphish|antispam|trojan|infected|\bbanned\b|attachment|executable|forbidden (?:file|extension)|\bmacros?\b|dangerous|unsafe content", CONTENT, 70),
+    Rule(r"message (?:was |has been )?filtered|filtered by (?:the )?(?:\w+ )?(?:scanning|filter)", CONTENT, 70),
+    Rule(r"likely unsolicited|contenu non sollicit", CONTENT, 83, note="La Poste LPN007_510 says what it is: beats the provider-code rule"),
     Rule(r"suspicious|suspected|suspicion", CONTENT, 58),
+    Rule(r"\bmessage (?:was |has been |is )?blocked\b", CONTENT, 58, note="the message, not the IP, is what was blocked"),
     # --- relay / size (other) -------------------------------------------------------------------
-    Rule(r"relay(?:ing)? (?:access )?(?:denied|not (?:allowed|permitted))|unable to relay|open relay|not (?:allowed|permitted) to relay|we do not relay|list of allowed rcpthosts", OTHER, 79, note="beats 'HELO'/'sender' in Google's relay explanations"),
+    Rule(r"relay(?:ing)? (?:access )?(?:denied|not (?:allowed|permitted))|unable to relay|open relay|not (?:allowed|permitted) to relay|we do not relay|list of allowed rcpthosts|relay(?:ing)? (?:is )?(?:disallowed|prohibited)", OTHER, 79, note="beats 'HELO'/'sender' in Google's relay explanations"),
     Rule(r"message (?:size|too (?:big|large))|size limits?|(?:exceeds?|exceeded) (?:the )?(?:maximum|fixed maximum)? ?(?:message )?size|too (?:big|large)|zu gro(?:ß|ss)|trop (?:gros|volumineux)", OTHER, 74),
     Rule(r"(?:number of|too many) attachments|header size|per individual header|header (?:value |line )?(?:too long|too large)", OTHER, 74, note="Gmail 552 5.3.4 attachment/header limits"),
     # --- policy ---------------------------------------------------------------------------------
-    Rule(r"sender (?:address |domain )?(?:rejected|denied|refused)|sender domain|domain of sender|mail ?from domain (?:does not exist|not found|invalid)|(?:envelope sender|return[- ]path)(?: [\w.@<>-]{1,100})?(?: domain)?(?: is| does)? (?:not exist|invalid|not found)|unresolvable (?:rfc\.?5321 )?(?:from )?domain|sender verify failed|sender verification|could not verify sender|unverified sender|invalid sender|bad sender|unknown sender|mail from not owned", POLICY, 66),
+    Rule(r"sender (?:address |domain |is |was )?(?:rejected|denied|refused)|(?:verify|verification of) (?:sender|mail ?from) failed|mail ?from verif\w* failed|null sender|empty (?:envelope )?sender (?:is )?not allowed|mail ?from (?:address )?(?:is )?mismatch\w* with (?:the )?(?:message )?header|sender domain|domain of sender|mail ?from domain (?:does not exist|not found|invalid)|(?:envelope sender|return[- ]path)(?: [\w.@<>-]{1,100})?(?: domain)?(?: is| does)? (?:not exist|invalid|not found)|unresolvable (?:rfc\.?5321 )?(?:from )?domain|sender verify failed|sender verification|could not verify sender|unverified sender|invalid sender|bad sender|unknown sender|mail from not owned", POLICY, 66),
     Rule(r"your (?:sending )?domain (?:does not exist|doesn't exist|is not valid|not found)", POLICY, 66),
-    Rule(r"rfc ?(?:5322|2822|822|5321|2821)|rfc[- ]?compliant|not (?:rfc )?compliant|headers? (?:are |is )?(?:not|invalid|malformed|missing)|missing (?:a )?valid|(?:no|invalid|missing) from:? header|from: header|syntax is not permitted", POLICY, 71, note="beats 'spam' in Gmail's RFC 5322 texts"),
+    Rule(r"(?:sender|sender's|your) (?:domain'?s? )?mx (?:record )?(?:is )?not allowed|invalid dns (?:mx|a)\b|(?:no|invalid|missing) (?:dns )?mx (?:or a )?(?:record|resource record)", POLICY, 66, note="the sender domain's DNS"),
+    Rule(r"\bmismatch\w* (?:the )?client ip", AUTH, 80, note="MAIL FROM domain not matching the connecting IP (NetEase): an SPF-style check"),
+    Rule(r"rfc ?(?:5322|2822|822|5321|2821)|rfc[- ]?compliant|not (?:rfc )?compliant|headers? (?:are |is )?(?:not|invalid|malformed|missing)|(?:invalid|malformed|broken) (?:message )?headers?|stray (?:line ?feeds?|lf)|bare (?:lf|line ?feeds?|cr)\b|missing (?:a )?valid|(?:no|invalid|missing) from:? header|from: header|syntax is not permitted", POLICY, 71, note="beats 'spam' in Gmail's RFC 5322 texts"),
     Rule(r"(?:blank|empty|invalid|missing|no) from:? (?:address|addresses|domain)\b|from:? (?:domain|address) (?:is )?(?:invalid|not valid|missing|blank)|as a from:? address|provide a valid from", POLICY, 66, note="GoDaddy IB501/IB502/IB506"),
     Rule(r"spoof|forged (?:sender|from|address)|impersonat", POLICY, 66),
     Rule(r"administrative prohibition|improper use of smtp|pipelining|not authori[sz]ed to send (?:e-?mail|mail|messages) directly|use the smtp relay", POLICY, 66),
@@ -235,17 +258,22 @@ TEXT_RULES: tuple[Rule, ...] = (
     # --- user unknown --------------------------------------------------------------------------
     Rule(r"user unknown|unknown (?:user|recipient|mailbox|e-?mail address|address|local[- ]part|alias)|addressee (?:is )?unknown|no such (?:user|mailbox|recipient|address|account|person|local user)", USER, 60),
     Rule(r"\b(?:user|recipient|mailbox|address|account|alias)" + _OBJECT + r"(?: that you tried to reach)?" + _AUX + r" (?:not found|not known|not exist|no longer (?:valid|active|exists?)|inactive|disabled|deactivated|suspended|closed|deleted|expired|locked|unknown)\b", USER, 60),
+    Rule(r"(?:deactivated|inactivated|inactive|disabled|suspended|nonexistent|non-existent) (?:user|mailbox|account|recipient|e-?mail address)\b|(?:user|account|mailbox)(?: \S+){0,2} (?:not activated|inactivated|status is locked|no exist)|(?:now )?disabled with mta service|not a member of (?:this |the )?domain|all recipients (?:are )?invalid|no valid recipients|mailbox (?:name )?(?:is )?not allowed", USER, 60),
     Rule(r"invalid[- ](?:recipient|mailbox|user|address|e-?mail address)|not a valid (?:e-?mail )?(?:address|user|mailbox|recipient)|is no longer valid|no longer (?:valid|in use)", USER, 60),
     Rule(r"\bdoes(?: not|n't) exist|no mailbox|mailbox not found|not in recipient list|recipient not found|unrouteable address|undeliverable address|bad (?:recipient|destination)|archived recipient|doesn'?t have an? \S+ account|recip(?:ient)?notfound|no-domain|domain not found|host unknown|domain (?:does not exist|doesn't exist|unknown)", USER, 60),
     Rule(r"not our customer|destinataire (?:invalide|inconnu)|adresse (?:e-?mail )?(?:invalide|inconnue)|compte (?:inexistant|d[ée]sactiv[ée])|(?:benutzer|empf[aä]nger|adresse|postfach) (?:ist )?(?:unbekannt|gesperrt|deaktiviert)|n'existe pas|utilisateur inconnu|benutzer unbekannt|unbekannte?r? (?:benutzer|empf[aä]nger)|existiert nicht|nicht vorhanden|no existe|usuario desconocido|не существует|нет такого|не найден|несуществующ|неверный адрес|utente sconosciuto|inesistente", USER, 60),
+    Rule(r"policy rejection\b|\bblock-(?:send-?er|sender|rcpt|recipient|domain|ip)\b", POLICY, 66, note="'Recipient address rejected: Policy Rejection- …', Trend Micro BLOCK-SENDER/BLOCK-RCPT: the recipient side's rules, not an unknown user"),
+    Rule(r"unverified address|address verification (?:is )?in progress|recipient verification (?:failed|in progress|unavailable)|could not verify (?:the )?recipient", OTHER, 58, note="recipient callout could not finish: neither unknown user nor block"),
     Rule(r"recipient address(?:es)? rejected|recipients? (?:were |was )?rejected|rcpt rejected|address rejected", USER, 55),
     # --- generic rate ---------------------------------------------------------------------------
-    Rule(r"too many (?:connections?|concurrent|simultaneous|sessions?|messages?|mails?|e-?mails?|recipients?|rcpts?|requests?|smtp|invalid|commands?|deliveries|errors)|too (?:much )?(?:mail|load)|too (?:fast|quickly|frequent)|receiving mail (?:too quickly|at a rate)", RATE, 56),
+    Rule(r"too many (?:recent |new |concurrent )?(?:connections?|concurrent|simultaneous|sessions?|messages?|mails?|e-?mails?|recipients?|rcpts?|requests?|smtp|invalid|commands?|deliveries|errors)|too (?:much )?(?:e-?mail|mail|load)|too (?:fast|quickly|frequent)|receiving mail (?:too quickly|at a rate)", RATE, 56),
     Rule(r"\brate\b|throttl|slow down|(?:exceed(?:ed|s|ing)?|over|reached|hit)(?: [\w'-]{1,30}){0,4} (?:limits?|threshold|maximum)\b|limit (?:exceeded|reached)|(?:connection|message|recipient|sending|hourly|daily) limit|limits? for how many|per (?:hour|day|minute|second)\b|max(?:imum)? (?:number of )?(?:connections|messages|recipients|message per connection)|concurrent connections", RATE, 56),
-    Rule(r"volume|server (?:is )?busy|system busy|too busy", RATE, 56),
+    Rule(r"volume|(?:server|system|service|host)\S{0,4} (?:is )?(?:currently )?busy|too busy", RATE, 56),
     Rule(r"frequency limit(?:ed)?|(?:sending|send|connection|ip|domain|sender) frequency (?:limit|too high|exceeded)", RATE, 56, note="Tencent QQ 'Ip frequency limited'"),
     Rule(r"trop de (?:connexions|messages|destinataires|mails)|zu viele (?:verbindungen|nachrichten|empf[aä]nger|mails|e-mails)|слишком много|превышен", RATE, 56, note="French, German, Russian"),
     Rule(r"try (?:again )?later|retry later|come back later|try later", RATE, 55, "421"),
+    Rule(r"try (?:again )?later|retry later|come back later|try later|unable to (?:process|accept) (?:your |the |any )?(?:connection|messages?|mail|e-?mails?) at this time", RATE, 55, "451"),
+    Rule(r"internal (?:server )?error|(?:server|local|system) error|temporary (?:server |local |system )?(?:error|failure|problem)|local error in processing|\bi/o error", OTHER, 57, "451", "a 451 that names a server fault is not a throttle"),
     Rule(r"\bdeferred\b|temporarily (?:delayed|suspended|restricted)", RATE, 50, "4xx"),
     # --- weak signals -----------------------------------------------------------------------
     Rule(r"\bpolic(?:y|ies)\b", POLICY, 50),
@@ -279,6 +307,7 @@ CODE_RULES: tuple[CodeRule, ...] = (
     CodeRule(r"5\.7\.(?:509|515)", AUTH, 79, note="Outlook DMARC / authentication level"),
     CodeRule(r"5\.7\.(?:50[1-3]|511|6[0-4]\d|70[5-9])", IP_REPUTATION, 79, note="Outlook banned sender/IP"),
     CodeRule(r"5\.7\.(?:506|507|510|512|513|750)", POLICY, 79, note="Outlook HELO, IPv6, RFC 5322 From, customer list"),
+    CodeRule(r"5\.7\.(?:12|12[4-9]|13[3-6])", POLICY, 81, note="Exchange delivery restrictions: 'sender not authenticated' for a group or mailbox is not SPF/DKIM"),
     CodeRule(r"4\.7\.[56]\d\d|5\.7\.508|[45]\.2\.12[12]", RATE, 79, note="Outlook temporary restrictions and hourly limits"),
     CodeRule(r"[45]\.2\.2", FULL, 45),
     CodeRule(r"[45]\.1\.(?:1|2|3|6|10)|5\.2\.1|[45]\.7\.1[37]", USER, 40),
