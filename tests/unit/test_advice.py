@@ -111,7 +111,7 @@ def facts(domain: str, groups: list[ReplyGroup], **kw: object) -> BlockFacts:
         "description": None,
         "since": NOW - timedelta(hours=8),
         "next_retry": NOW + timedelta(minutes=40),
-        "attempts": None,
+        "outcomes": None,
         "groups": tuple(groups),
         "now": NOW,
         "stream_ips": STREAM_IPS,
@@ -202,7 +202,20 @@ def test_gmail_unauthenticated_is_fixed_before_release() -> None:
     assert a.proposed_limit is None
     joined = text_of(a)
     assert "DKIM" in joined and "SPF" in joined and "DMARC" in joined
-    assert any("lmtriage check" in s and "--dkim-selector" in s for s in a.steps)
+    # The command names the sender domain the reply shows; no selector is known here.
+    run = next(s for s in a.steps if "lmtriage check" in s)
+    assert "--sender-domain news.example.org --ip 198.51.100.21" in run and "<" not in run
+    known = advise(
+        facts(
+            "gmail.com",
+            [group(GMAIL_AUTH, 550, 312)],
+            dkim_selectors={"news.example.org": ("lm1",), "other.example": ("x1",)},
+        )
+    )
+    run = next(s for s in known.steps if "lmtriage check" in s)
+    assert "--sender-domain news.example.org --dkim-selector lm1 --ip" in run
+    assert any("lm1._domainkey.news.example.org" in s for s in known.steps)
+    assert not any("<selector>" in s or "<From domain>" in s for s in known.steps)
     assert not any("Feedback-ID" in s for s in a.steps)  # Gmail's loop is off-topic here
     yahoo = advise(facts("yahoo.com", [group(YAHOO_AUTH, 550, 20)]))
     assert any("Complaint Feedback Loop" in s for s in yahoo.steps)
@@ -505,13 +518,16 @@ def test_mixed_evidence_reports_both_causes() -> None:
             ],
         )
     )
-    assert a.category == "rate_limit"
+    # Authentication is a hard, fixable cause: it leads although the throttle weighs more.
+    assert a.category == "authentication_failure"
     assert a.mixed and a.confidence == "medium"
-    assert "Mixed evidence" in a.explanation and "5.7.9" in a.explanation
-    assert any(s.startswith("Also (Yahoo's sender-authentication rule (5.7.9))") for s in a.steps)
+    assert "Mixed evidence" in a.explanation and "TSS04" in a.explanation
+    assert "come first although the rate limit replies weigh more" in a.explanation
+    assert any(
+        s.startswith("Also (Yahoo's volume and complaint deferral (TSS04))") for s in a.steps
+    )
     assert "auth" in a.needs_checks
     assert a.release.when == "after-fix"  # the stricter of wait and after-fix
-    assert a.release.not_before is not None  # and still not before the cool-down
 
 
 def test_recent_replies_outweigh_old_ones() -> None:
