@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -39,6 +41,32 @@ def blocked_ip_count(core: Core, conn: Connection, stream_id: int, domain: str) 
     return int(conn.execute(stmt).scalar() or 0)
 
 
+BIG_BLOCK_TEXTS = 20_000
+"""Blocks with at least this many distinct failed replies keep their groups in memory
+(:data:`_BIG_GROUPS`) until their failed attempts change: grouping them takes seconds."""
+_BIG_GROUPS: OrderedDict[tuple[object, ...], tuple[tuple[int, int, int], list[SignatureGroup]]] = (
+    OrderedDict()
+)
+_BIG_KEPT = 4
+_big_lock = threading.Lock()
+
+
+def _fingerprint(
+    core: Core, conn: Connection, scope: ReplyScope, since: datetime
+) -> tuple[int, int, int]:
+    """(count, max, sum) of the AttemptIDs of the failed attempts in scope: any attempt
+    added to, removed from or aged out of the window changes it."""
+    a = core.schema.t("attempts")
+    ident = a.c.AttemptID
+    stmt = sa.select(
+        sa.func.count(),
+        sa.func.coalesce(sa.func.max(ident), 0),
+        sa.func.coalesce(sa.func.sum(ident), 0),
+    ).where(*queries.scope_where(core.schema, scope, since))
+    n, top, total = conn.execute(stmt).one()
+    return int(n), int(top), int(total)
+
+
 def signature_groups(
     core: Core,
     conn: Connection,
@@ -49,13 +77,33 @@ def signature_groups(
 ) -> list[SignatureGroup]:
     """Every failed attempt in ``scope`` since ``since`` (default: the evidence window),
     grouped by reply signature with exact counts: what the drill-down, ``responses``,
-    ``explain`` and the advice show."""
+    ``explain`` and the advice show.
+
+    A block with very many different replies (:data:`BIG_BLOCK_TEXTS`) is grouped once and
+    reused while a cheap fingerprint of its failed attempts stays the same.
+    """
     from tui.diagnose.grouping import group_replies
 
     if not core.schema.has("attempts"):
         return []
-    texts = queries.iter_reply_texts(core.schema, conn, scope, since=since or core.since())
-    return group_replies(texts, progress=progress)
+    since = since or core.since()
+    key = (str(core.engine.url), scope)
+    with _big_lock:
+        known = _BIG_GROUPS.get(key)
+    if known is not None:
+        mark = _fingerprint(core, conn, scope, since)
+        if mark == known[0]:
+            return list(known[1])
+    texts = queries.iter_reply_texts(core.schema, conn, scope, since=since)
+    groups = group_replies(texts, progress=progress)
+    if sum(g.variants for g in groups) >= BIG_BLOCK_TEXTS:
+        mark = _fingerprint(core, conn, scope, since)
+        with _big_lock:
+            _BIG_GROUPS[key] = (mark, groups)
+            _BIG_GROUPS.move_to_end(key)
+            while len(_BIG_GROUPS) > _BIG_KEPT:
+                _BIG_GROUPS.popitem(last=False)
+    return groups
 
 
 def gather_facts(

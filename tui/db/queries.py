@@ -492,7 +492,7 @@ def _scope_filters(schema: BoundSchema, scope: ReplyScope) -> list[Any]:
     return where
 
 
-def _scope_where(schema: BoundSchema, scope: ReplyScope, since: datetime) -> list[Any]:
+def scope_where(schema: BoundSchema, scope: ReplyScope, since: datetime) -> list[Any]:
     """The failed attempts in scope since ``since`` (with or without a reply text)."""
     a = schema.t("attempts")
     return [a.c.AttemptTime >= since, _failure(schema), *_scope_filters(schema, scope)]
@@ -548,7 +548,7 @@ def iter_reply_texts(
             sa.func.min(a.c.AttemptTime),
             sa.func.max(a.c.AttemptTime),
         )
-        .where(*_scope_where(schema, scope, since))
+        .where(*scope_where(schema, scope, since))
         .group_by(text, host)
         .order_by(text, host)
     )
@@ -602,7 +602,7 @@ def reply_groups(
     a = schema.t("attempts")
     text = _reply_key(schema)
     code = schema.col("attempts", "SMTPResponseCode")
-    where = _scope_where(schema, scope, since)
+    where = scope_where(schema, scope, since)
     stmt = (
         sa.select(
             text.label("text"),
@@ -679,7 +679,7 @@ def reply_samples(
     when they match, until ``limit`` are found.
     """
     a = schema.t("attempts")
-    where = list(_scope_where(schema, scope, since))
+    where = list(scope_where(schema, scope, since))
     if text is not None:
         texts = [text] if isinstance(text, str) else list(text)[:MAX_PARAMS_PER_STATEMENT]
         where.append(_text_match(schema, texts))
