@@ -73,6 +73,7 @@ def test_allowlist_request_is_inert(db, capsys) -> None:
     code, out, _ = run(capsys, "allowlist-request", *db.args("--domain", "evil.example"))
     assert code == 0 and hostile.clean(out) == []
     assert "\nBcc:" not in out and "[bold]b[/bold]" in out
+    assert "x@evil" not in out  # an address in a hostile reply is masked like any other
     assert len(out) < 100_000  # the megabyte reply is cut
 
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tui.config import SenderContact
 from tui.db.records import ReplyGroup
 from tui.diagnose.advice import BlockFacts, ConnectionLimit, advise
-from tui.diagnose.allowlist import allowlist_request
+from tui.diagnose.allowlist import ROLE_ACCOUNTS, allowlist_request, mask_addresses
 
 NOW = datetime(2025, 3, 10, 12, 0)
 IPS = ("198.51.100.20", "198.51.100.21", "198.51.100.22")
@@ -241,3 +245,47 @@ def test_hostile_replies_cannot_inject_lines_or_controls() -> None:
     # Each reply adds exactly its two lines: the hostile text added none of its own.
     assert len(lines) == len(clean.splitlines()) - 1 + 2 * len(hostile)
     assert "x@evil" not in text and "y@evil" not in text  # even hostile addresses are masked
+
+
+_SPECIAL = '<>(),;:"@\uff20\ufe6b%'
+_LOCAL = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Zs", "Zl", "Zp", "Cc", "Cs"), blacklist_characters=_SPECIAL
+    ),
+    min_size=2,
+    max_size=40,
+).filter(lambda s: s.strip() == s and not any(c.isspace() for c in s))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    local=_LOCAL,
+    before=st.text(max_size=40),
+    after=st.text(max_size=40),
+    at=st.sampled_from(["@", "\uff20", "\ufe6b", "%40", " @ "]),
+    wrap=st.sampled_from(["{}", "<{}>", "mailto:{}", "rcpt={}", '"{}"', "[{}]", "\x1b[31m{}"]),
+)
+def test_no_local_part_survives_masking(
+    local: str, before: str, after: str, at: str, wrap: str
+) -> None:
+    if local.lower() in ROLE_ACCOUNTS:
+        return
+    address = wrap.format(f"{local}{at}aol.com")
+    out = mask_addresses(f"{before} {address} {after}")
+    assert f"{local}{at}" not in out and f"{local}{at.strip()}" not in out
+    assert "…" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("550 <henry.ford@aol.com> user unknown", "550 <h…@aol.com> user unknown"),
+        ('550 "john smith"@aol.com refused', '550 "j…"@aol.com refused'),
+        # URL characters may stand in a local part: the mask takes the whole run, never less
+        ("see https://x.example/?r=jane%40aol.com", "see https:/…%40aol.com"),
+        ("write to postmaster@aol.com", "write to postmaster@aol.com"),
+        ("a@b@c", "a…@b…@c"),
+    ],
+)
+def test_masking_examples(text: str, masked: str) -> None:
+    assert mask_addresses(text) == masked

@@ -1367,6 +1367,7 @@ def advise(facts: BlockFacts) -> Advice:
         sentences.append(_share_sentence(facts, n, sum(s.reply.count for s in scored), ctx))
     if precedence:
         sentences.append(precedence)
+    findings = _unconfirmed_findings(facts, category, secondary, sentences)
     if second is not None:
         share = pool_totals[secondary] / max(sum(pool_totals.values()), 1e-9)  # type: ignore[index]
         sentences.append(
@@ -1376,7 +1377,7 @@ def advise(facts: BlockFacts) -> Advice:
     sentences += notes
     explanation = " ".join(s.strip() for s in sentences if s and s.strip())
 
-    steps = _unconfirmed_findings(facts, category, secondary, sentences) + list(part.steps)
+    steps = findings + list(part.steps)
     if second is not None:
         steps += [f"Also ({second.name}): {s}" for s in second.steps[:2]]
     steps += _ip_share_steps(facts, domain, category)
