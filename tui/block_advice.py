@@ -82,7 +82,7 @@ def signature_groups(
     A block with very many different replies (:data:`BIG_BLOCK_TEXTS`) is grouped once and
     reused while a cheap fingerprint of its failed attempts stays the same.
     """
-    from tui.diagnose.grouping import group_replies
+    from tui.diagnose.grouping import group_rows
 
     if not core.schema.has("attempts"):
         return []
@@ -94,8 +94,8 @@ def signature_groups(
         mark = _fingerprint(core, conn, scope, since)
         if mark == known[0]:
             return list(known[1])
-    texts = queries.iter_reply_texts(core.schema, conn, scope, since=since)
-    groups = group_replies(texts, progress=progress)
+    rows = queries.iter_reply_rows(core.schema, conn, scope, since=since)
+    groups = group_rows(rows, progress=progress)
     if sum(g.variants for g in groups) >= BIG_BLOCK_TEXTS:
         mark = _fingerprint(core, conn, scope, since)
         with _big_lock:

@@ -292,8 +292,8 @@ def test_a_big_block_is_grouped_again_only_when_its_failures_change(lm_db, monke
     monkeypatch.setattr(ba, "BIG_BLOCK_TEXTS", 100)
     monkeypatch.setattr(ba, "_BIG_GROUPS", ba.OrderedDict())
     calls = []
-    real = grouping.group_replies
-    monkeypatch.setattr(grouping, "group_replies", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = grouping.group_rows
+    monkeypatch.setattr(grouping, "group_rows", lambda *a, **k: calls.append(1) or real(*a, **k))
     core = open_core(load_config(db=lm_db.url, config=str(lm_db.config)))
     try:
         a = core.schema.t("attempts")

@@ -519,67 +519,47 @@ def reply_outcomes(
     return Outcomes(*(int(v or 0) for v in row))
 
 
-def iter_reply_texts(
+def iter_reply_rows(
     schema: BoundSchema,
     conn: Connection,
     scope: ReplyScope,
     *,
     since: datetime,
     page: int = REPLY_PAGE,
-) -> Iterator[ReplyGroup]:
-    """Every distinct failed reply in scope, with its exact count, first/last seen, highest
-    code and MX hosts, in text order; a reply-less failure comes as the text ``""``.
+) -> Iterator[tuple[Any, ...]]:
+    """Every failed attempt in scope by reply text and MX host: rows ``(text, host, highest
+    code, count, first seen, last seen)`` in text order (the rows of one text follow each
+    other); a failure without a reply text has the text None.
 
-    One aggregate statement (``GROUP BY text, MX host ORDER BY text, MX host``) over the whole
-    window, read ``page`` rows at a time through a server-side cursor, so memory stays bounded
-    however many different replies there are (a provider that puts a message id into every
-    reply makes each one distinct). The caller merges texts into signature groups.
+    One aggregate statement (``GROUP BY text, MX host ORDER BY text, MX host``, the statement
+    README "Where the numbers come from" shows) over the whole window, read ``page`` rows at
+    a time through a server-side cursor, so memory stays bounded however many different
+    replies there are (a provider that puts a message id into every reply makes each one
+    distinct). :func:`tui.diagnose.grouping.group_rows` folds them into signature groups.
+    Times may come as ISO strings (SQLite keeps them so; they order the same).
     """
     a = schema.t("attempts")
     text = _reply_key(schema)
     host = _mx_host(schema)
     code = schema.col("attempts", "SMTPResponseCode")
+    when = a.c.AttemptTime
     stmt = (
         sa.select(
-            text.label("text"),
-            host.label("host"),
+            text,
+            host,
             sa.func.max(code),
             sa.func.count(),
-            sa.func.min(a.c.AttemptTime),
-            sa.func.max(a.c.AttemptTime),
+            sa.type_coerce(sa.func.min(when), sa.String()),
+            sa.type_coerce(sa.func.max(when), sa.String()),
         )
         .where(*scope_where(schema, scope, since))
         .group_by(text, host)
         .order_by(text, host)
     )
     result = conn.execute(stmt, execution_options={"stream_results": True, "max_row_buffer": page})
-    current: ReplyGroup | None = None
-    hosts: dict[str, int] = {}
     try:
         for rows in result.partitions(page):
-            for r in rows:
-                value = "" if r[0] is None else coerce_text(r[0])
-                if current is None or value != current.text:
-                    if current is not None:
-                        current.mx_hosts = _hosts_desc(hosts)
-                        yield current
-                    current = ReplyGroup(value, None, 0, None, None)
-                    hosts = {}
-                n = int(r[3] or 0)
-                current.count += n
-                if r[2] is not None and (current.code is None or r[2] > current.code):
-                    current.code = int(r[2])
-                current.first_seen = (
-                    r[4] if current.first_seen is None else min(current.first_seen, r[4])
-                )
-                current.last_seen = (
-                    r[5] if current.last_seen is None else max(current.last_seen, r[5])
-                )
-                name = coerce_text(r[1])
-                hosts[name] = hosts.get(name, 0) + n
-        if current is not None:
-            current.mx_hosts = _hosts_desc(hosts)
-            yield current
+            yield from rows
     finally:
         result.close()
 
@@ -598,7 +578,7 @@ def reply_groups(
 ) -> list[ReplyGroup]:
     """The ``limit`` most frequent failed reply texts in scope (exact counts per text), each
     with all its MX hosts: ``lmtriage responses --raw``. The console and the advice group
-    every text by signature instead (:func:`iter_reply_texts`)."""
+    every text by signature instead (:func:`iter_reply_rows`)."""
     a = schema.t("attempts")
     text = _reply_key(schema)
     code = schema.col("attempts", "SMTPResponseCode")

@@ -386,8 +386,16 @@ def _resolve_provider(scored: Sequence[_Scored], domain: str) -> str:
 
 
 def _who(provider: str, domain: str) -> str:
+    """The receiver's name: the provider's, or ``anra.com (Microsoft 365)`` for an
+    organization a big provider only hosts."""
     row = PB.PROVIDERS.get(provider)
-    return row.name if row else domain
+    if row is None:
+        return domain
+    hosted = PB.HOSTED_NAMES.get(provider)
+    low = domain.lower()
+    if hosted and not any(low == d or low.endswith("." + d) for d in row.domains):
+        return f"{domain} ({hosted})"
+    return row.name
 
 
 def _code_note(provider: str, cls: Classification, category: str) -> tuple[PB.CodeNote, str] | None:
@@ -1260,9 +1268,10 @@ def _share_sentence(facts: BlockFacts, n: int, replies: int, ctx: _Context) -> s
     split = f"{out.deferred:,} deferred, {out.rejected:,} rejected"
     if out.no_code:
         split += f", {out.no_code:,} without a reply code"
+    delivered = f"{out.delivered:,} delivered besides" if out.delivered else "none delivered"
     return (
-        f"{n:,} of the {out.failed:,} failed attempts in the window ({split}; "
-        f"{out.delivered:,} delivered besides) got this kind of reply, {last}."
+        f"{n:,} of the {out.failed:,} failed attempts in the window ({split}; {delivered}) got "
+        f"this kind of reply, {last}."
     )
 
 

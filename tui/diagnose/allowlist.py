@@ -161,18 +161,25 @@ def _contact_fields(contact: object) -> tuple[dict[str, str], list[str]]:
     return values, used
 
 
-def _provider_of(domain: str, replies: Sequence[EvidenceReply], advice: Advice | None) -> str:
-    if advice is not None and advice.provider in PB.PROVIDERS:
-        return advice.provider
+def _provider_of(
+    domain: str, replies: Sequence[EvidenceReply], advice: Advice | None
+) -> tuple[str, bool]:
+    """(provider key, hosted): the receiver whose channel applies; ``hosted`` when the domain
+    is an organization whose mail a big provider only hosts (Microsoft 365, Google Workspace)."""
     low = domain.lower().strip(".")
     for key, row in PB.PROVIDERS.items():
         if any(low == d or low.endswith("." + d) for d in row.domains):
-            return key
-    for reply in replies:
-        provider = reply.classification.provider
-        if provider in PB.PROVIDERS and provider not in _LIST_OPERATORS:
-            return provider
-    return "unknown"
+            return key, False
+    key = advice.provider if advice is not None and advice.provider in PB.PROVIDERS else None
+    if key is None:
+        for reply in replies:
+            provider = reply.classification.provider
+            if provider in PB.PROVIDERS and provider not in _LIST_OPERATORS:
+                key = provider
+                break
+    if key is None:
+        return "unknown", False
+    return key, key in PB.HOSTED_CONTACT_NOTES
 
 
 def _mx_text(hosts: Iterable[tuple[str, int]]) -> str:
@@ -186,6 +193,14 @@ def _mx_text(hosts: Iterable[tuple[str, int]]) -> str:
 def evidence_replies(groups: Sequence[ReplyGroup | SignatureGroup]) -> list[EvidenceReply]:
     """The replies the request quotes: all but the per-recipient ones."""
     return [r for r in merge_replies(groups) if r.classification.category not in PER_RECIPIENT]
+
+
+def _listing_note(advice: Advice | None) -> str | None:
+    """Where to delist first when the replies cite a public or commercial blocklist."""
+    if advice is None or advice.category != "dnsbl_listing" or not advice.blocklist:
+        return None
+    url = next(iter(advice.delisting_urls), "the list's lookup page")
+    return PB.BLOCKLIST_NOTE.format(blocklist=_line(advice.blocklist, 120), url=_line(url, 300))
 
 
 def _limit_sentence(limit: ConnectionLimit | None, domain: str) -> str | None:
@@ -261,8 +276,8 @@ def allowlist_request(
     dom = _hostname(domain) or "<the blocking domain>"
     stream = _line(stream_name, 100)
     replies = evidence_replies(groups)
-    provider_key = _provider_of(dom, replies, advice)
-    provider = PB.PROVIDERS.get(provider_key)
+    provider_key, hosted = _provider_of(dom, replies, advice)
+    provider = None if hosted else PB.PROVIDERS.get(provider_key)
     asks = provider is None or provider.has_allowlist
     fields, placeholders = _contact_fields(contact)
     org = fields["organization"]
@@ -277,8 +292,12 @@ def allowlist_request(
         to = provider.contact or f"postmaster@{dom}"
         out.append(f"To: {to}" if "@" in to else f"To: the web form at {to}")
     else:
-        out.append("Note: " + PB.UNKNOWN_CONTACT_NOTE.format(domain=dom))
+        note = PB.HOSTED_CONTACT_NOTES.get(provider_key) if hosted else None
+        out.append("Note: " + (note or PB.UNKNOWN_CONTACT_NOTE).format(domain=dom))
         out.append(f"To: postmaster@{dom}, abuse@{dom}")
+    listing = _listing_note(advice)
+    if listing:
+        out.append(f"Note: {listing}")
     if advice is not None:
         out.append(f"Note: send it once this is fixed: {_line(advice.headline, 300)}.")
     n_ips = len(ip_list)
@@ -314,7 +333,7 @@ def allowlist_request(
 
     verified = _verified_lines(check_results, ip_list)
     if verified:
-        out.append(f"Checked on {fmt_time(now)}:")
+        out.append("We checked before writing:")
         out += verified
         out.append("")
 

@@ -12,9 +12,10 @@ the numbers come from").
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from tui.db.records import ReplyGroup
 from tui.diagnose.classify import Classification, classify, signature
@@ -216,6 +217,86 @@ def group_replies(
     out = [_finish(acc) for acc in accs.values()]
     out.sort(key=lambda g: (-g.count, -_stamp(g.last_seen), g.signature))
     return out
+
+
+def group_rows(
+    rows: Iterable[Sequence[Any]],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    sign: Callable[[str], str] = signature,
+) -> list[SignatureGroup]:
+    """Signature groups of the rows of :func:`tui.db.queries.iter_reply_rows`: ``(text,
+    host, highest code, count, first seen, last seen)`` per reply text and MX host, the rows
+    of one text next to each other. The same result as :func:`group_replies` of the per-text
+    groups, in one pass without building them (this is the drill-down's inner loop)."""
+    accs: dict[str, _Acc] = {}
+    budget = _Budget(TEXT_BUDGET)
+    texts = attempts = 0
+    prev: object = _NOTHING
+    acc: _Acc | None = None
+    text = ""
+    text_n = 0
+    text_code: int | None = None
+    for row in rows:
+        raw, host, code, n, first, last = row
+        if raw != prev or prev is _NOTHING:
+            if acc is not None:
+                _keep_text(acc, text_n, texts, text, text_code, budget)
+            prev = raw
+            text = raw if type(raw) is str else _text(raw)
+            key = sign(text)
+            acc = accs.get(key)
+            if acc is None:
+                if len(accs) >= MAX_GROUPS:
+                    key = OVERFLOW_SIGNATURE
+                    acc = accs.get(key)
+                if acc is None:
+                    acc = accs[key] = _Acc(key, first_seen=first, last_seen=last)
+            acc.variants += 1
+            texts += 1
+            text_n = 0
+            text_code = None
+            if progress is not None and texts % PROGRESS_EVERY == 0:
+                progress(texts, attempts)
+        n = n if type(n) is int else count_of(n)
+        text_n += n
+        attempts += n
+        acc.count += n  # type: ignore[union-attr]
+        if code is not None and (text_code is None or code > text_code):
+            text_code = code
+        if first < acc.first_seen:  # type: ignore[operator,union-attr]
+            acc.first_seen = first  # type: ignore[union-attr]
+        if last > acc.last_seen:  # type: ignore[operator,union-attr]
+            acc.last_seen = last  # type: ignore[union-attr]
+        hosts = acc.mx_hosts  # type: ignore[union-attr]
+        name = host if type(host) is str else _text(host)
+        if name in hosts:
+            hosts[name] += n
+        elif len(hosts) < MAX_HOSTS:
+            hosts[name] = n
+        else:
+            hosts[OTHER_HOSTS] = hosts.get(OTHER_HOSTS, 0) + n
+    if acc is not None:
+        _keep_text(acc, text_n, texts, text, text_code, budget)
+    for a in accs.values():
+        a.first_seen = _as_time(a.first_seen)
+        a.last_seen = _as_time(a.last_seen)
+    out = [_finish(a) for a in accs.values()]
+    out.sort(key=lambda g: (-g.count, -_stamp(g.last_seen), g.signature))
+    return out
+
+
+_NOTHING = object()
+
+
+def _as_time(value: object) -> datetime | None:
+    """A time from the database: SQLite hands MIN/MAX of a DATETIME back as ISO text."""
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
 
 
 def _stamp(when: datetime | None) -> float:

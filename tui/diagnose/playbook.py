@@ -452,6 +452,30 @@ PROVIDERS: dict[str, Provider] = {
     ),
 }
 
+HOSTED_CONTACT_NOTES: dict[str, str] = {
+    "microsoft": (
+        "{domain} receives its mail through Microsoft 365 (Exchange Online): only its own "
+        "administrators can allow your IPs (their tenant's allow list), so write to them. If "
+        "Microsoft itself bans the IP (5.7.606-5.7.649 'banned sending IP'), delist it first "
+        "at https://sender.office.com/."
+    ),
+    "gmail": (
+        "{domain} receives its mail through Google Workspace: its administrators can allow "
+        "your IPs in their Gmail settings (Admin console), so write to them; Gmail's own "
+        "reputation filter is followed in Google Postmaster Tools (https://postmaster.google.com/)."
+    ),
+}
+"""Where a request goes when the receiving domain is an organization hosted on a big provider
+(its mail is not the provider's consumer mail): the organization, not the provider's form."""
+
+HOSTED_NAMES: dict[str, str] = {"microsoft": "Microsoft 365", "gmail": "Google Workspace"}
+"""How a hosted organization's receiver is named: ``anra.com (Microsoft 365)``."""
+
+BLOCKLIST_NOTE = (
+    "The replies cite {blocklist}: get the IP delisted there first ({url}); until then a "
+    "receiver using the list can only exempt you by its own allow list."
+)
+
 UNKNOWN_CONTACT_NOTE = (
     "No public sender form is known for {domain}: RFC 5321 requires every mail domain to accept "
     "mail to postmaster@{domain}; abuse@{domain} is the usual second address."
