@@ -267,7 +267,7 @@ def _evidence_scope(
     return cond
 
 
-def _failure(schema: BoundSchema) -> sa.ColumnElement[bool]:
+def failure(schema: BoundSchema) -> sa.ColumnElement[bool]:
     """A failed attempt: ``SMTPResponseCode >= 400 OR SMTPResponseCode IS NULL``.
 
     The one definition every figure uses (README "Where the numbers come from"): a 4xx reply
@@ -375,7 +375,7 @@ def fetch_evidence(
     scope = _evidence_scope(schema, kind, b, since)
     latest = (
         sa.select(a.c.AttemptID)
-        .where(*scope, _failure(schema), a.c.SMTPResponseText.is_not(None))
+        .where(*scope, failure(schema), a.c.SMTPResponseText.is_not(None))
         .order_by(a.c.AttemptTime.desc(), a.c.AttemptID.desc())
         .limit(1)
         .scalar_subquery()
@@ -495,7 +495,7 @@ def _scope_filters(schema: BoundSchema, scope: ReplyScope) -> list[Any]:
 def scope_where(schema: BoundSchema, scope: ReplyScope, since: datetime) -> list[Any]:
     """The failed attempts in scope since ``since`` (with or without a reply text)."""
     a = schema.t("attempts")
-    return [a.c.AttemptTime >= since, _failure(schema), *_scope_filters(schema, scope)]
+    return [a.c.AttemptTime >= since, failure(schema), *_scope_filters(schema, scope)]
 
 
 def _reply_key(schema: BoundSchema) -> sa.ColumnElement[Any]:
