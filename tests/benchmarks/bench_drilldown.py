@@ -33,6 +33,7 @@ if str(ROOT) not in sys.path:
 
 import sqlalchemy as sa  # noqa: E402
 
+from tests.benchmarks.run import HAND_GROUPS as HAND  # noqa: E402
 from tests.benchmarks.run import NOW, build_or_reuse, busiest_domain_block, fmt_s  # noqa: E402
 from tui.block_advice import signature_groups  # noqa: E402
 from tui.config import load_config  # noqa: E402
@@ -41,15 +42,6 @@ from tui.db.queries import ReplyScope  # noqa: E402
 from tui.diagnose.classify import clear_cache  # noqa: E402
 
 BIG_DOMAIN = "million.example"
-
-HAND = """
-SELECT substr(SMTPResponseText, 1, 2000) AS reply, coalesce(MXHost, MXIP, '?') AS mx_host,
-       count(*) AS n, min(AttemptTime) AS first_seen, max(AttemptTime) AS last_seen
-FROM lyrDeliveryAttemptLog
-WHERE AttemptTime >= :since AND MailStreamID = :stream AND Domain = :domain
-  AND (SMTPResponseCode >= 400 OR SMTPResponseCode IS NULL)
-GROUP BY reply, mx_host
-"""
 
 # One recursive INSERT: row i gets one of four reply kinds, made unique by a hash of i.
 FILL = """

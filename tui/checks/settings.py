@@ -20,6 +20,7 @@ from tui.textsafe import printable
 
 Nameserver = tuple[str, int]
 
+
 @dataclass(frozen=True)
 class DnsblZone:
     """A public DNS blocklist zone and what we last found out about it.
@@ -115,9 +116,7 @@ would make every IP look blocked)."""
 DEFAULT_DNSBL_ZONES: tuple[str, ...] = tuple(z.zone for z in DNSBL_ZONES if z.status != "closed")
 """Zones queried when none are configured: every zone of :data:`DNSBL_ZONES` not closed."""
 
-CLOSED_DNSBL_ZONES: frozenset[str] = frozenset(
-    z.zone for z in DNSBL_ZONES if z.status == "closed"
-)
+CLOSED_DNSBL_ZONES: frozenset[str] = frozenset(z.zone for z in DNSBL_ZONES if z.status == "closed")
 
 
 RESOLV_CONF = "/etc/resolv.conf"

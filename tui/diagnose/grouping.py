@@ -19,6 +19,7 @@ from typing import Any
 
 from tui.db.records import ReplyGroup
 from tui.diagnose.classify import Classification, classify, signature
+from tui.textsafe import coerce_text
 
 SAMPLE_TEXTS = 20
 """Each group keeps its most frequent texts up to this many (for the samples and the JSON)."""
@@ -46,34 +47,25 @@ def count_of(value: object) -> int:
     return min(max(number, 0), MAX_COUNT)
 
 
-def earlier(a: datetime | None, b: datetime | None) -> datetime | None:
-    """The earlier of two times; the first when they cannot be compared (naive vs aware)."""
+def _pick(
+    a: datetime | None, b: datetime | None, choose: Callable[[datetime, datetime], datetime]
+) -> datetime | None:
     if a is None or b is None:
         return a or b
     try:
-        return min(a, b)
-    except TypeError:
+        return choose(a, b)
+    except TypeError:  # naive against aware: keep the first
         return a
+
+
+def earlier(a: datetime | None, b: datetime | None) -> datetime | None:
+    """The earlier of two times; the first when they cannot be compared (naive vs aware)."""
+    return _pick(a, b, min)
 
 
 def later(a: datetime | None, b: datetime | None) -> datetime | None:
     """The later of two times; the first when they cannot be compared."""
-    if a is None or b is None:
-        return a or b
-    try:
-        return max(a, b)
-    except TypeError:
-        return a
-
-
-def _text(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return ""
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).decode("utf-8", errors="replace")
-    return str(value)
+    return _pick(a, b, max)
 
 
 @dataclass(slots=True)
@@ -164,13 +156,26 @@ def _keep_text(acc: _Acc, n: int, seq: int, text: str, code: int | None, budget:
         budget.left += len(dropped[2]) - len(text)
 
 
+def _acc_for(accs: dict[str, _Acc], key: str, first: Any = None, last: Any = None) -> _Acc:
+    """The group of signature ``key``: a new one while fewer than :data:`MAX_GROUPS` exist,
+    else the overflow group."""
+    acc = accs.get(key)
+    if acc is None:
+        if len(accs) >= MAX_GROUPS:
+            key = OVERFLOW_SIGNATURE
+            acc = accs.get(key)
+        if acc is None:
+            acc = accs[key] = _Acc(key, first_seen=first, last_seen=last)
+    return acc
+
+
 def _add_hosts(acc: _Acc, hosts: Iterable[object]) -> None:
     for item in hosts or ():
         try:
             host, n = item  # type: ignore[misc]
         except (TypeError, ValueError):
             continue
-        name = _text(host)
+        name = coerce_text(host)
         if name not in acc.mx_hosts and len(acc.mx_hosts) >= MAX_HOSTS:
             name = OTHER_HOSTS
         acc.mx_hosts[name] = acc.mx_hosts.get(name, 0) + count_of(n)
@@ -194,15 +199,8 @@ def group_replies(
     budget = _Budget(TEXT_BUDGET)
     attempts = 0
     for seq, group in enumerate(groups, 1):
-        text = _text(group.text)
-        key = sign(text)
-        acc = accs.get(key)
-        if acc is None:
-            if len(accs) >= MAX_GROUPS:
-                key = OVERFLOW_SIGNATURE
-                acc = accs.get(key)
-            if acc is None:
-                acc = accs[key] = _Acc(key)
+        text = coerce_text(group.text)
+        acc = _acc_for(accs, sign(text))
         n = count_of(group.count)
         acc.count += n
         acc.variants += 1
@@ -243,15 +241,8 @@ def group_rows(
             if acc is not None:
                 _keep_text(acc, text_n, texts, text, text_code, budget)
             prev = raw
-            text = raw if type(raw) is str else _text(raw)
-            key = sign(text)
-            acc = accs.get(key)
-            if acc is None:
-                if len(accs) >= MAX_GROUPS:
-                    key = OVERFLOW_SIGNATURE
-                    acc = accs.get(key)
-                if acc is None:
-                    acc = accs[key] = _Acc(key, first_seen=first, last_seen=last)
+            text = raw if type(raw) is str else coerce_text(raw)
+            acc = _acc_for(accs, sign(text), first, last)
             acc.variants += 1
             texts += 1
             text_n = 0
@@ -269,7 +260,7 @@ def group_rows(
         if last > acc.last_seen:  # type: ignore[operator,union-attr]
             acc.last_seen = last  # type: ignore[union-attr]
         hosts = acc.mx_hosts  # type: ignore[union-attr]
-        name = host if type(host) is str else _text(host)
+        name = host if type(host) is str else coerce_text(host)
         if name in hosts:
             hosts[name] += n
         elif len(hosts) < MAX_HOSTS:
