@@ -504,7 +504,12 @@ def _reply_key(schema: BoundSchema) -> sa.ColumnElement[Any]:
 
 
 def _mx_host(schema: BoundSchema) -> sa.ColumnElement[Any]:
-    return sa.func.coalesce(schema.col("attempts", "MXHost"), schema.col("attempts", "MXIP"), "?")
+    """MX host, else MX IP, else ``?``: the constant is written into the SQL, not bound, so the
+    grouped expression is the selected one on every server."""
+    unknown = sa.literal_column("'?'", sa.String())
+    return sa.func.coalesce(
+        schema.col("attempts", "MXHost"), schema.col("attempts", "MXIP"), unknown
+    )
 
 
 def reply_outcomes(

@@ -1162,8 +1162,9 @@ def _ips_of(facts: BlockFacts) -> set[str]:
     return {facts.ip} if facts.kind == "ip" and facts.ip else set(facts.stream_ips)
 
 
-def _failing_checks(facts: BlockFacts, category: str) -> list[CheckResult]:
-    """Failed checks that bear on ``category`` for this block's IPs (DNS) or domains (auth)."""
+def _failing_checks(facts: BlockFacts, category: str, sender: str = "") -> list[CheckResult]:
+    """Failed checks that bear on ``category``: DNS checks of this block's IPs, authentication
+    checks of ``sender`` (the From domain the replies name) when it is known."""
     names = _CHECKS_OF.get(category, ())
     ips = _ips_of(facts)
     out = []
@@ -1173,19 +1174,21 @@ def _failing_checks(facts: BlockFacts, category: str) -> list[CheckResult]:
         ip = _detail(r, "ip")
         if category in (POLICY, DNSBL) and ip and ips and ip not in ips:
             continue
+        if category == AUTH and sender and _detail(r, "domain").lower() != sender:
+            continue
         out.append(r)
     return out
 
 
 def _confirmed_by_checks(
-    facts: BlockFacts, pool: Sequence[_Scored]
+    facts: BlockFacts, pool: Sequence[_Scored], sender: str
 ) -> dict[str, list[CheckResult]]:
     """Block-reason categories of the replies that the checks the user ran confirm."""
     present = {s.cls.category for s in pool}
     out: dict[str, list[CheckResult]] = {}
     for category in _CHECKS_OF:
         if category in present:
-            failing = _failing_checks(facts, category)
+            failing = _failing_checks(facts, category, sender)
             if failing:
                 out[category] = failing
     return out
@@ -1237,14 +1240,16 @@ def _rank(
 
 
 def _unconfirmed_findings(
-    facts: BlockFacts, category: str, secondary: str | None, sentences: list[str]
+    facts: BlockFacts, category: str, secondary: str | None, sentences: list[str], sender: str
 ) -> list[str]:
-    """Steps for checks that failed on a cause no reply names: they go first."""
+    """Steps for checks that failed on a cause no reply names: they go first. Authentication
+    checks count only for the sender domain the replies name (``k`` checks every sending
+    domain of the stream, most of them not this block's)."""
     steps: list[str] = []
     for other in (POLICY, AUTH, DNSBL):
-        if other in (category, secondary):
+        if other in (category, secondary) or (other == AUTH and not sender):
             continue
-        failing = _failing_checks(facts, other)
+        failing = _failing_checks(facts, other, sender)
         if not failing:
             continue
         found = "; ".join(
@@ -1360,9 +1365,10 @@ def advise(facts: BlockFacts) -> Advice:
         return _empty_advice(facts, domain, stream, notes)
 
     pool_totals = _scores(pool)
-    confirmed = _confirmed_by_checks(facts, pool)
-    category, secondary, precedence = _rank(pool, pool_totals, confirmed)
     _fill_sender(fill, facts, pool)
+    sender = fill["from_known"]
+    confirmed = _confirmed_by_checks(facts, pool, sender)
+    category, secondary, precedence = _rank(pool, pool_totals, confirmed)
 
     ctx = _context(facts, category, pool, fill)
     part = _part(ctx)
@@ -1376,7 +1382,7 @@ def advise(facts: BlockFacts) -> Advice:
         sentences.append(_share_sentence(facts, n, sum(s.reply.count for s in scored), ctx))
     if precedence:
         sentences.append(precedence)
-    findings = _unconfirmed_findings(facts, category, secondary, sentences)
+    findings = _unconfirmed_findings(facts, category, secondary, sentences, sender)
     if second is not None:
         share = pool_totals[secondary] / max(sum(pool_totals.values()), 1e-9)  # type: ignore[index]
         sentences.append(
