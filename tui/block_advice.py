@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -21,10 +24,12 @@ from tui.db import queries
 from tui.db.connection_limits import get_limit
 from tui.db.queries import BlockFilter, ReplyScope
 from tui.db.records import Block, Stream
+from tui.errors import NotFoundError
 
 if TYPE_CHECKING:
     from tui.checks import CheckResult
     from tui.diagnose.advice import Advice, BlockFacts
+    from tui.diagnose.grouping import SignatureGroup
 
 
 def blocked_ip_count(core: Core, conn: Connection, stream_id: int, domain: str) -> int:
@@ -36,17 +41,83 @@ def blocked_ip_count(core: Core, conn: Connection, stream_id: int, domain: str) 
     return int(conn.execute(stmt).scalar() or 0)
 
 
+BIG_BLOCK_TEXTS = 20_000
+"""Blocks with at least this many distinct failed replies keep their groups in memory
+(:data:`_BIG_GROUPS`) until their failed attempts change: grouping them takes seconds."""
+_BIG_GROUPS: OrderedDict[tuple[object, ...], tuple[tuple[int, int, int], list[SignatureGroup]]] = (
+    OrderedDict()
+)
+_BIG_KEPT = 4
+_big_lock = threading.Lock()
+
+
+def _fingerprint(
+    core: Core, conn: Connection, scope: ReplyScope, since: datetime
+) -> tuple[int, int, int]:
+    """(count, max, sum) of the AttemptIDs of the failed attempts in scope: any attempt
+    added to, removed from or aged out of the window changes it."""
+    a = core.schema.t("attempts")
+    ident = a.c.AttemptID
+    stmt = sa.select(
+        sa.func.count(),
+        sa.func.coalesce(sa.func.max(ident), 0),
+        sa.func.coalesce(sa.func.sum(ident), 0),
+    ).where(*queries.scope_where(core.schema, scope, since))
+    n, top, total = conn.execute(stmt).one()
+    return int(n), int(top), int(total)
+
+
+def signature_groups(
+    core: Core,
+    conn: Connection,
+    scope: ReplyScope,
+    *,
+    since: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[SignatureGroup]:
+    """Every failed attempt in ``scope`` since ``since`` (default: the evidence window),
+    grouped by reply signature with exact counts: what the drill-down, ``responses``,
+    ``explain`` and the advice show.
+
+    A block with very many different replies (:data:`BIG_BLOCK_TEXTS`) is grouped once and
+    reused while a cheap fingerprint of its failed attempts stays the same.
+    """
+    from tui.diagnose.grouping import group_rows
+
+    if not core.schema.has("attempts"):
+        return []
+    since = since or core.since()
+    key = (str(core.engine.url), scope)
+    with _big_lock:
+        known = _BIG_GROUPS.get(key)
+    if known is not None:
+        mark = _fingerprint(core, conn, scope, since)
+        if mark == known[0]:
+            return list(known[1])
+    rows = queries.iter_reply_rows(core.schema, conn, scope, since=since)
+    groups = group_rows(rows, progress=progress)
+    if sum(g.variants for g in groups) >= BIG_BLOCK_TEXTS:
+        mark = _fingerprint(core, conn, scope, since)
+        with _big_lock:
+            _BIG_GROUPS[key] = (mark, groups)
+            _BIG_GROUPS.move_to_end(key)
+            while len(_BIG_GROUPS) > _BIG_KEPT:
+                _BIG_GROUPS.popitem(last=False)
+    return groups
+
+
 def gather_facts(
     core: Core, conn: Connection, block: Block, check_results: Sequence[CheckResult] = ()
 ) -> BlockFacts:
     """The facts :func:`tui.diagnose.advice.advise` reasons over, read for ``block``."""
     from tui.diagnose.advice import BlockFacts
 
-    groups: list = []
-    if core.schema.has("attempts"):
-        groups = queries.reply_groups(
-            core.schema, conn, ReplyScope.for_block(block), since=core.since()
-        )
+    since = core.since()
+    scope = ReplyScope.for_block(block)
+    groups = signature_groups(core, conn, scope, since=since)
+    outcomes = block.outcomes
+    if outcomes is None and core.schema.has("attempts"):
+        outcomes = queries.reply_outcomes(core.schema, conn, scope, since=since)
     ips = queries.stream_ips(core.schema, conn, block.stream_id)
     limit = (
         get_limit(core.schema, conn, block.domain) if core.schema.has("connection_limits") else None
@@ -60,7 +131,7 @@ def gather_facts(
         description=block.description,
         since=block.since,
         next_retry=block.next_retry,
-        attempts=block.attempts,
+        outcomes=outcomes,
         groups=tuple(groups),
         now=core.now(),
         stream_ips=tuple(ips),
@@ -69,6 +140,7 @@ def gather_facts(
         check_results=tuple(check_results),
         latest_reply=block.latest_reply,
         latest_code=block.latest_code,
+        dkim_selectors=queries.dkim_selectors(core.schema, conn),
     )
 
 
@@ -112,25 +184,64 @@ def helo_names(core: Core) -> dict[str, str]:
     return names
 
 
-def allowlist_text(core: Core, conn: Connection, domain: str, stream: Stream | None) -> str:
-    """A ready-to-send allowlist request to ``domain``'s postmaster for the stream's IPs."""
+def earliest_block_start(
+    core: Core, conn: Connection, stream_id: int, domain: str
+) -> datetime | None:
+    """When ListManager first recorded a block of ``domain`` for the stream that still stands
+    (the earliest BlockedSince of its domain and IP-pair blocks)."""
+    found: list[datetime] = []
+    for key in ("blocked_domains", "blocked_ips"):
+        if not core.schema.has_col(key, "BlockedSince"):
+            continue
+        t = core.schema.t(key)
+        since = core.schema.col(key, "BlockedSince")
+        stmt = sa.select(sa.func.min(since)).where(
+            t.c.MailStreamID == stream_id, sa.func.lower(t.c.Domain) == domain.lower()
+        )
+        value = conn.execute(stmt).scalar()
+        if isinstance(value, datetime):
+            found.append(value)
+    return min(found) if found else None
+
+
+def allowlist_text(
+    core: Core,
+    conn: Connection,
+    domain: str,
+    stream: Stream | None,
+    check_results: Sequence[CheckResult] = (),
+) -> str:
+    """A ready-to-send allowlist request to ``domain``'s postmaster, about one stream: the
+    given one, else the stream of the domain's busiest block."""
     from tui.diagnose.allowlist import allowlist_request
 
     domain = domain.strip().lower()
     block = representative_block(core, conn, domain, stream)
-    advice = advise_block(core, conn, block)[0] if block is not None else None
-    groups: list = []
-    if core.schema.has("attempts"):
-        scope = ReplyScope(stream_id=stream.id if stream else None, domain=domain)
-        groups = queries.reply_groups(core.schema, conn, scope, since=core.since())
-    ips = queries.stream_ips(core.schema, conn, stream.id if stream else None)
+    if stream is None:
+        if block is None:
+            raise NotFoundError(
+                f"no block for {domain} in any stream: name the stream with --stream",
+                exit_code=1,
+            )
+        stream = Stream(block.stream_id, block.stream_name)
+    advice = advise_block(core, conn, block, check_results)[0] if block is not None else None
+    since = core.since()
+    groups = signature_groups(
+        core, conn, ReplyScope(stream_id=stream.id, domain=domain), since=since
+    )
+    ips = queries.stream_ips(core.schema, conn, stream.id)
+    limit = get_limit(core.schema, conn, domain) if core.schema.has("connection_limits") else None
     return allowlist_request(
         domain=domain,
-        stream_name=stream.name if stream else (block.stream_name if block else "all streams"),
+        stream_name=stream.name,
         ips=ips,
         groups=groups,
         contact=core.config.sender,
         now=core.now(),
         advice=advice,
         helo=helo_names(core),
+        blocked_since=earliest_block_start(core, conn, stream.id, domain),
+        connection_limit=limit,
+        window_start=since,
+        check_results=check_results,
     )

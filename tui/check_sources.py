@@ -3,7 +3,9 @@
 The check engine (``tui.checks``) knows nothing of ListManager; this module reads what it needs
 from an open :class:`~tui.core.Core`: a stream's sending IPs, the MX IPs recorded as blocking a
 domain, the DKIM signing domains and selectors (with their private keys) from
-``lyrSiteDKDomains``/``lyrDKSelectors``, else ``[checks] sender_domains``. On a demo database it
+``lyrSiteDKDomains``/``lyrDKSelectors``, ``[checks] sender_domains``, and the sender domains
+and selectors the receivers' authentication replies name (a DMARC refusal "of mail.example.com"
+gets mail.example.com checked even when nothing else names it). On a demo database it
 starts the bundled demo DNS server on loopback (once per process) and points both resolvers at
 it, so the checks give real answers with no network.
 """
@@ -23,6 +25,7 @@ from tui.checks import BlockTarget, CheckSettings, DkimSelector, SenderTarget
 from tui.core import Core
 from tui.db import queries
 from tui.db.records import Block, Stream
+from tui.db.sqlfuncs import chunks, prefix
 from tui.errors import ConfigError
 
 _demo_lock = threading.Lock()
@@ -130,6 +133,42 @@ def _key_file(path: str) -> str:
         raise ConfigError(f"checks.dkim_keys: cannot read {path}: {err.strerror or err}") from None
 
 
+AUTH_WORDS = ("dmarc", "dkim", "spf", "authenticat")
+"""A failed reply is read for sender domains when it holds one of these."""
+
+
+def reply_senders(
+    core: Core,
+    conn: Connection,
+    stream_id: int | None,
+    domains: list[str],
+    *,
+    limit: int = 500,
+) -> dict[str, list[str]]:
+    """Sender domains (with any DKIM selectors) that the authentication replies of the
+    window name, for the stream's mail to ``domains``: at most ``limit`` distinct replies per
+    chunk of domains are read."""
+    if not domains or not core.schema.has("attempts"):
+        return {}
+    from tui.diagnose.advice import sender_seen
+
+    a = core.schema.t("attempts")
+    text = prefix(a.c.SMTPResponseText, queries.REPLY_CHARS)
+    low = sa.func.lower(text)
+    auth = sa.or_(*(low.like(f"%{word}%") for word in AUTH_WORDS))
+    where = [a.c.AttemptTime >= core.since(), queries.failure(core.schema), auth]
+    if stream_id is not None:
+        where.append(a.c.MailStreamID == stream_id)
+    out: dict[str, list[str]] = {}
+    for part in chunks(sorted(set(domains))):
+        stmt = sa.select(text).where(*where, a.c.Domain.in_(part)).group_by(text).limit(limit)
+        for (reply,) in conn.execute(stmt):
+            found, selectors = sender_seen(reply or "")
+            for domain in found:
+                out.setdefault(domain, []).extend(selectors)
+    return {d: list(dict.fromkeys(s)) for d, s in out.items()}
+
+
 def sender_targets(
     core: Core,
     conn: Connection,
@@ -154,6 +193,13 @@ def sender_targets(
             found.append(
                 DkimSelector(name, _key_file(path) if path else None, "config" if path else "user")
             )
+    # The sender domains and selectors the receivers' authentication replies name.
+    seen = reply_senders(core, conn, stream.id if stream else None, list(blocked_by or []))
+    for domain, names in seen.items():
+        found = selectors.setdefault(domain, [])
+        for name in names:
+            if not any(s.selector.lower() == name.lower() for s in found):
+                found.append(DkimSelector(name, None, "user"))
     mapping = settings.stream_sender_domains
     streams = {s.name.lower(): s for s in queries.list_streams(core.schema, conn)}
     ips_of: dict[str, list[str]] = {}
@@ -169,6 +215,10 @@ def sender_targets(
     if not ips_of:
         ips = queries.stream_ips(core.schema, conn, stream.id if stream else None)
         ips_of = {domain: ips for domain in selectors}
+    elif seen:
+        ips = queries.stream_ips(core.schema, conn, stream.id if stream else None)
+        for domain in seen:
+            ips_of.setdefault(domain, list(ips))
     for domain in ips_of:
         selectors.setdefault(domain, [])
     return [

@@ -116,3 +116,18 @@ def test_no_nameserver_anywhere(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("tui.checks.settings.system_nameservers", lambda path="": [])
     with pytest.raises(ConfigError, match="checks.nameservers"):
         CheckSettings().resolved_nameservers()
+
+
+def test_default_blocklists_are_dated_and_leave_out_closed_ones() -> None:
+    from datetime import date
+
+    from tui.checks.settings import CLOSED_DNSBL_ZONES, DNSBL_ZONES
+
+    assert "dnsbl.sorbs.net" in CLOSED_DNSBL_ZONES and "ix.dnsbl.manitu.net" in CLOSED_DNSBL_ZONES
+    assert not CLOSED_DNSBL_ZONES & set(DEFAULT_DNSBL_ZONES)
+    assert "zen.spamhaus.org" in DEFAULT_DNSBL_ZONES
+    for zone in DNSBL_ZONES:
+        assert zone.status in ("active", "restricted", "closed")
+        assert date.fromisoformat(zone.checked) <= date.today()
+        assert zone.note and zone.source.startswith("https://")
+    assert len({z.zone for z in DNSBL_ZONES}) == len(DNSBL_ZONES)

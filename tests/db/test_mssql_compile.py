@@ -15,6 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import mssql
 
+import tui.block_advice as ba
+from tui import check_sources
+from tui.block_advice import signature_groups
 from tui.config import load_config
 from tui.core import open_core
 from tui.db.audit import AuditRow, AuditStore
@@ -24,10 +27,12 @@ from tui.db.queries import (
     ReplyScope,
     block_keys,
     dashboard,
+    dkim_selectors,
     fetch_blocks,
     iter_blocks,
     list_streams,
     reply_groups,
+    reply_outcomes,
     reply_samples,
     stream_ips,
     volume_series,
@@ -94,6 +99,14 @@ def test_every_statement_compiles_for_mssql(sqlite_db, tmp_path: Path) -> None:
         reply_samples(
             core.schema, conn, scope, groups[0].text, since=since, before=(sqlite_db.now, 10)
         )
+        reply_samples(core.schema, conn, scope, ["", "x"], since=since)
+        reply_samples(core.schema, conn, scope, since=since, match=lambda t: True, scan_page=1)
+        reply_outcomes(core.schema, conn, scope, since=since)
+        dkim_selectors(core.schema, conn)
+        wide = ReplyScope(stream_id=1, domain="gmail.com")
+        assert signature_groups(core, conn, wide, since=since)
+        ba._fingerprint(core, conn, wide, since)
+        check_sources.reply_senders(core, conn, 2, ["yahoo.com", "gmail.com"])
         dashboard(core.schema, conn, None, now=sqlite_db.now, window=timedelta(days=7))
         volume_series(core.schema, conn, 1, start=since, end=sqlite_db.now)
         everything = refs_for_stream(core.schema, conn, None)

@@ -100,3 +100,38 @@ async def test_read_only_hides_c(sqlite_db, make_app) -> None:
         await pilot.press("c")
         await settle(pilot)
         assert not isinstance(app.screen, DclScreen)
+
+
+async def test_detail_panel_splits_the_attempts(sqlite_db, make_app) -> None:
+    app = make_app(sqlite_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        block = app.table_of("domains").current_block
+        assert block is not None and block.domain == "gmail.com"
+        text = app.block_detail(block).plain
+        assert "In the window: 6 failed (" in text and "3 delivered" in text
+        assert "attempt(s) in the window" not in text
+
+
+async def test_finished_checks_feed_the_diagnosis(sqlite_db, make_app) -> None:
+    from tui.checks.results import CheckResult
+    from tui.ui.widgets.checks_panel import CheckRun
+
+    app = make_app(sqlite_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.pause(0.4)
+        await settle(pilot)
+        block = app.table_of("domains").current_block
+        before = app.advice_cache[block.key][1]
+        assert not before.steps[0].startswith("Fix what the checks found first")
+        run = CheckRun(title="d", running=False)
+        run.results.append(
+            CheckResult("fcrdns", "192.0.2.10", "fail", "no PTR", (), {"ip": "192.0.2.10"})
+        )
+        app.check_runs[("block", block.key)] = run
+        app._rediagnose(("block", block.key))
+        await pilot.pause(0.4)
+        await settle(pilot)
+        after = app.advice_cache[block.key][1]
+        assert after.steps[0].startswith("Fix what the checks found first (fcrdns 192.0.2.10")

@@ -20,18 +20,104 @@ from tui.textsafe import printable
 
 Nameserver = tuple[str, int]
 
-DEFAULT_DNSBL_ZONES: tuple[str, ...] = (
-    "zen.spamhaus.org",
-    "bl.spamcop.net",
-    "b.barracudacentral.org",
-    "dnsbl.sorbs.net",
-    "psbl.surriel.com",
-    "bl.mailspike.net",
-    "ix.dnsbl.manitu.net",
-    "dnsbl-1.uceprotect.net",
+
+@dataclass(frozen=True)
+class DnsblZone:
+    """A public DNS blocklist zone and what we last found out about it.
+
+    ``status`` is ``active`` (queried by default), ``restricted`` (works only from resolvers
+    the operator allows: queried by default, *not tested* when refused) or ``closed`` (never
+    queried by default: it answers nothing or nonsense); ``checked`` is the date the status was
+    last verified (from the operator's or a trade press page, ``source``), not by a live
+    query.
+    """
+
+    zone: str
+    name: str
+    status: str
+    checked: str
+    note: str
+    source: str
+
+
+DNSBL_ZONES: tuple[DnsblZone, ...] = (
+    DnsblZone(
+        "zen.spamhaus.org",
+        "Spamhaus ZEN",
+        "restricted",
+        "2026-12-04",
+        "refuses queries through public resolvers (8.8.8.8, 1.1.1.1 …): use your own "
+        "resolver (dnsbl_nameservers) or a Spamhaus DQS key",
+        "https://www.spamhaus.com/resource-center/help-for-spamhaus-projects-legacy-blocklist-users",
+    ),
+    DnsblZone(
+        "bl.spamcop.net",
+        "SpamCop",
+        "active",
+        "2026-12-04",
+        "listings expire about 24 hours after the last report",
+        "https://www.spamcop.net/bl.shtml",
+    ),
+    DnsblZone(
+        "b.barracudacentral.org",
+        "Barracuda BRBL",
+        "restricted",
+        "2026-12-04",
+        "answers only resolvers whose IPs are registered with Barracuda (free)",
+        "https://www.barracudacentral.org/rbl/how-to-use",
+    ),
+    DnsblZone(
+        "psbl.surriel.com",
+        "PSBL",
+        "active",
+        "2026-12-04",
+        "spam-trap based; self-service removal",
+        "https://psbl.org/",
+    ),
+    DnsblZone(
+        "bl.mailspike.net",
+        "Mailspike",
+        "active",
+        "2026-12-04",
+        "reputation list; listings decay when the traps stop seeing the IP",
+        "https://mailspike.org/",
+    ),
+    DnsblZone(
+        "dnsbl-1.uceprotect.net",
+        "UCEPROTECT level 1",
+        "active",
+        "2026-12-04",
+        "single IPs, expire 7 days after the last trap hit; levels 2/3 "
+        "(dnsbl-2/dnsbl-3.uceprotect.net) list whole networks and are reported as warnings only",
+        "https://www.uceprotect.net/en/rblcheck.php",
+    ),
+    DnsblZone(
+        "dnsbl.sorbs.net",
+        "SORBS",
+        "closed",
+        "2026-12-04",
+        "decommissioned by its owner Proofpoint on 2024-06-05; its zones hold no data",
+        "https://www.techzine.eu/news/security/120916/proofpoint-discontinues-anti-spam-service-sorbs/",
+    ),
+    DnsblZone(
+        "ix.dnsbl.manitu.net",
+        "NiX Spam",
+        "closed",
+        "2026-12-04",
+        "lists nothing since 2025-01-16 (shut down following RFC 6471: it answers 'not "
+        "listed' for every IP)",
+        "https://heise.de/-10248714",
+    ),
 )
-"""Zones queried when none are configured. UCEPROTECT level 1 lists single IPs; levels 2/3
-(``dnsbl-2``/``dnsbl-3.uceprotect.net``) list whole networks and are reported as warnings only."""
+"""Every blocklist zone lmtriage knows, with its status as last checked (review the dates
+before a release: lists close, and a closed list that still answers "listed" for everything
+would make every IP look blocked)."""
+
+DEFAULT_DNSBL_ZONES: tuple[str, ...] = tuple(z.zone for z in DNSBL_ZONES if z.status != "closed")
+"""Zones queried when none are configured: every zone of :data:`DNSBL_ZONES` not closed."""
+
+CLOSED_DNSBL_ZONES: frozenset[str] = frozenset(z.zone for z in DNSBL_ZONES if z.status == "closed")
+
 
 RESOLV_CONF = "/etc/resolv.conf"
 

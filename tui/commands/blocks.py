@@ -1,4 +1,8 @@
-"""``lmtriage blocks``: blocked domains and blocked IP pairs, with their latest evidence."""
+"""``lmtriage blocks``: blocked domains and blocked IP pairs, with their latest evidence.
+
+FAILED counts the attempts in the window that got a 4xx reply (4XX, deferred), a 5xx reply
+(5XX, rejected) or no reply code at all (NO CODE); DELIVERED those that got a 2xx.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,11 @@ COLUMNS = [
     "blocking_mx",
     "blocked_since",
     "next_retry",
-    "attempts",
+    "failed",
+    "deferred",
+    "rejected",
+    "no_code",
+    "delivered",
     "category",
     "latest_reply",
 ]
@@ -98,7 +106,11 @@ def run(args: argparse.Namespace) -> int:
             "BLOCKING MX",
             "SINCE",
             "NEXT RETRY",
-            "ATTEMPTS",
+            "FAILED",
+            "4XX",
+            "5XX",
+            "NO CODE",
+            "DELIVERED",
             "CATEGORY",
             "LATEST REPLY",
         ],

@@ -29,6 +29,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+REPLY_GROUPS = 10
+"""Signature groups listed per block in the JSON (all of them: ``lmtriage responses``)."""
+
+
+def _reply_json(group: object) -> dict[str, object]:
+    """A signature group without its list of texts (``responses`` has them)."""
+    data = group.to_json()  # type: ignore[attr-defined]
+    data.pop("texts", None)
+    return data
+
+
 def run(args: argparse.Namespace) -> int:
     """Advise every matching block."""
     from tui.block_advice import advise_block
@@ -54,13 +65,20 @@ def run(args: argparse.Namespace) -> int:
                 exit_code=1,
             )
         for block in blocks[: max(1, args.limit)]:
-            advice, _facts = advise_block(core, conn, block)
-            out.append((block, advice))
+            advice, facts = advise_block(core, conn, block)
+            out.append((block, advice, facts))
     if args.format == "json":
-        payload = [{"block": b.to_json(), "advice": a.to_json()} for b, a in out]
+        payload = [
+            {
+                "block": b.to_json(),
+                "advice": a.to_json(),
+                "replies": [_reply_json(g) for g in f.groups[:REPLY_GROUPS]],
+            }
+            for b, a, f in out
+        ]
         sys.stdout.write(dumps(payload, indent=2) + "\n")
         return 0
-    for block, advice in out:
+    for block, advice, _facts in out:
         who = f"{block.ip} → {block.mx}" if block.kind == "ip" else "all IPs"
         print(
             printable(
@@ -72,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
                 f"   {advice.category} · {advice.provider}{' · ' + advice.provider_code if advice.provider_code else ''}"
             )
         )
+        if block.outcomes is not None:
+            print(printable(f"   in the window: {block.outcomes.describe()}"))
         print(printable(f"   {advice.headline}"))
         print(printable(f"   {advice.explanation}", max_chars=2000))
         for i, step in enumerate(advice.steps, 1):
@@ -86,5 +106,9 @@ def run(args: argparse.Namespace) -> int:
                 f"   release: {advice.release.when}{when}: {advice.release.reason}", max_chars=1000
             )
         )
+        if advice.evidence:
+            print("   replies (failed attempts per signature, first and last seen):")
+            for line in advice.evidence:
+                print(printable(f"   - {line}", max_chars=400))
         print()
     return 0

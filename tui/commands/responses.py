@@ -1,4 +1,10 @@
-"""``lmtriage responses``: the SMTP replies behind a block, grouped by text."""
+"""``lmtriage responses``: the SMTP replies behind a block, grouped by signature.
+
+Every failed attempt in the window (a 4xx or 5xx reply, or none) is counted: replies that differ
+only in ids, IPs, times and host names share a signature and one line, with the exact count of
+all their variants, the category, provider and codes, and the most frequent text as a sample.
+``--raw`` lists the exact texts instead (the most frequent ``--limit``), counted by text.
+"""
 
 from __future__ import annotations
 
@@ -32,13 +38,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="DURATION",
         help="how far back, e.g. 7d, 12h (default: config, 7d)",
     )
-    p.add_argument("--limit", type=int, default=50, help="at most N reply groups (default 50)")
+    p.add_argument(
+        "--limit", type=int, default=50, help="at most N groups (or texts with --raw; default 50)"
+    )
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="one line per exact reply text (the most frequent --limit), not per signature",
+    )
     add_format_option(p)
     p.set_defaults(run=run)
 
 
+def _hosts(pairs: list[tuple[str, int]]) -> str:
+    return ", ".join(f"{h} ({n:,})" for h, n in pairs)
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the reply groups."""
+    from tui.block_advice import signature_groups
+
     core = open_core(args)
     if not core.schema.feature("drill_down"):
         report = core.schema.discovery.tables["attempts"]
@@ -46,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
             f"the delivery attempt log is {report.summary()}; no replies to show"
         )
     since = core.now() - window_of(args, core)
+    limit = max(1, args.limit)
     with core.connect() as conn:
         stream_id = find_stream(core.schema, conn, args.stream).id if args.stream else None
         scope = ReplyScope(
@@ -54,19 +74,58 @@ def run(args: argparse.Namespace) -> int:
             source_ip=args.ip,
             mx_ip=args.mx,
         )
-        groups = reply_groups(core.schema, conn, scope, since=since, limit=max(1, args.limit))
+        if args.raw:
+            raw = reply_groups(core.schema, conn, scope, since=since, limit=limit)
+        else:
+            groups = signature_groups(core, conn, scope, since=since)
+    empty = f"no failed attempts to {args.domain} since {since:%Y-%m-%d %H:%M}"
+    if args.raw:
+        records = [dict(g.to_json(), mx_hosts_text=_hosts(g.mx_hosts)) for g in raw]
+        emit(
+            records,
+            args.format,
+            ["count", "first_seen", "last_seen", "code", "mx_hosts_text", "text"],
+            headers=["COUNT", "FIRST SEEN", "LAST SEEN", "CODE", "MX HOSTS", "REPLY"],
+            max_width={"mx_hosts_text": 40, "text": 100},
+            json_value=[g.to_json() for g in raw],
+            empty_message=empty,
+        )
+        return 0
+    shown = groups[:limit]
     records = []
-    for g in groups:
+    for g in shown:
+        c = g.classification
         record = g.to_json()
-        record["mx_hosts_text"] = ", ".join(f"{h} ({n})" for h, n in g.mx_hosts)
+        record["codes"] = " ".join(x for x in (c.enhanced_code, c.provider_code) if x)
+        record["mx_hosts_text"] = _hosts(g.top_hosts(3))
         records.append(record)
     emit(
         records,
         args.format,
-        ["count", "first_seen", "last_seen", "code", "mx_hosts_text", "text"],
-        headers=["COUNT", "FIRST SEEN", "LAST SEEN", "CODE", "MX HOSTS", "REPLY"],
-        max_width={"mx_hosts_text": 40, "text": 100},
-        json_value=[g.to_json() for g in groups],
-        empty_message=f"no failed attempts to {args.domain} since {since:%Y-%m-%d %H:%M}",
+        [
+            "count",
+            "variants",
+            "first_seen",
+            "last_seen",
+            "category",
+            "provider",
+            "codes",
+            "mx_hosts_text",
+            "sample_text",
+        ],
+        headers=[
+            "COUNT",
+            "VARIANTS",
+            "FIRST SEEN",
+            "LAST SEEN",
+            "CATEGORY",
+            "PROVIDER",
+            "CODES",
+            "MX HOSTS",
+            "SAMPLE REPLY",
+        ],
+        max_width={"mx_hosts_text": 40, "sample_text": 90, "category": 22},
+        json_value=[g.to_json() for g in shown],
+        empty_message=empty,
     )
     return 0

@@ -67,6 +67,49 @@ def _same_time(a: datetime | None, b: datetime | None) -> bool:
     return abs((a - b).total_seconds()) < 0.004
 
 
+@dataclass(frozen=True, slots=True)
+class Outcomes:
+    """What became of the attempts behind a block in the evidence window.
+
+    ``attempts`` is every attempt (``count(*)``); ``delivered`` has a 2xx code, ``deferred`` a
+    4xx, ``rejected`` a 5xx and ``no_code`` none at all (the connection failed before a reply).
+    ``failed`` = deferred + rejected + no_code: the attempts ``SMTPResponseCode >= 400 OR
+    SMTPResponseCode IS NULL`` selects, the same ones the drill-down groups.
+    """
+
+    attempts: int = 0
+    delivered: int = 0
+    deferred: int = 0
+    rejected: int = 0
+    no_code: int = 0
+
+    @property
+    def failed(self) -> int:
+        """Deferred + rejected + without a code."""
+        return self.deferred + self.rejected + self.no_code
+
+    def describe(self) -> str:
+        """``474 failed (430 deferred 4xx, 44 rejected 5xx), 12 delivered``."""
+        parts = [f"{self.deferred:,} deferred 4xx", f"{self.rejected:,} rejected 5xx"]
+        if self.no_code:
+            parts.append(f"{self.no_code:,} without a reply code")
+        return f"{self.failed:,} failed ({', '.join(parts)}), {self.delivered:,} delivered"
+
+    def to_json(self) -> dict[str, int]:
+        """The documented count fields of a block record."""
+        return {
+            "attempts": self.attempts,
+            "failed": self.failed,
+            "deferred": self.deferred,
+            "rejected": self.rejected,
+            "no_code": self.no_code,
+            "delivered": self.delivered,
+        }
+
+
+_NO_OUTCOMES: dict[str, None] = dict.fromkeys(Outcomes().to_json())
+
+
 @dataclass(slots=True)
 class Block:
     """A blocked domain or blocked (stream IP, MX IP) pair, with its latest evidence."""
@@ -81,7 +124,7 @@ class Block:
     description: str | None
     since: datetime | None
     next_retry: datetime | None
-    attempts: int | None = None
+    outcomes: Outcomes | None = None  # None until the evidence is read
     latest_reply: str | None = None
     latest_code: int | None = None
     latest_time: datetime | None = None
@@ -96,6 +139,16 @@ class Block:
     def identity(self) -> BlockIdentity:
         """The columns a release re-checks."""
         return BlockIdentity(self.stream_id, self.domain, self.ip, self.mx, self.since)
+
+    @property
+    def attempts(self) -> int | None:
+        """Every attempt in the window, delivered ones included (None before the evidence)."""
+        return None if self.outcomes is None else self.outcomes.attempts
+
+    @property
+    def failed(self) -> int | None:
+        """Failed attempts in the window (None before the evidence)."""
+        return None if self.outcomes is None else self.outcomes.failed
 
     @property
     def permanent(self) -> bool:
@@ -116,7 +169,7 @@ class Block:
             "blocked_since": self.since,
             "next_retry": self.next_retry,
             "permanent": self.permanent,
-            "attempts": self.attempts,
+            **(self.outcomes.to_json() if self.outcomes is not None else _NO_OUTCOMES),
             "latest_reply": self.latest_reply,
             "latest_reply_code": self.latest_code,
             "latest_reply_time": self.latest_time,

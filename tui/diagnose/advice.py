@@ -16,14 +16,15 @@ from __future__ import annotations
 import math
 import re
 import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from tui.db.records import ConnectionLimit
+from tui.db.records import ConnectionLimit, Outcomes
 from tui.diagnose import playbook as PB
 from tui.diagnose.classify import BLOCK_REASONS, Classification, classify, normalise
+from tui.diagnose.grouping import SignatureGroup, group_replies, later
 from tui.diagnose.patterns import (
     AUTH,
     CONTENT,
@@ -86,8 +87,8 @@ class BlockFacts:
     description: str | None
     since: datetime | None
     next_retry: datetime | None
-    attempts: int | None
-    groups: tuple[ReplyGroup, ...]
+    outcomes: Outcomes | None
+    groups: tuple[ReplyGroup | SignatureGroup, ...]  # per text, or already merged (exact)
     now: datetime
     stream_ips: tuple[str, ...] = ()
     blocked_ips: int | None = None
@@ -95,6 +96,8 @@ class BlockFacts:
     check_results: tuple[CheckResult, ...] = ()
     latest_reply: str | None = None
     latest_code: int | None = None
+    dkim_selectors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """ListManager's DKIM signing domains and their selectors (lyrSiteDKDomains/lyrDKSelectors)."""
 
 
 # --------------------------------------------------------------------------- outputs
@@ -167,6 +170,22 @@ class EvidenceReply:
     last_seen: datetime | None
     mx_hosts: tuple[tuple[str, int], ...]  # (host, attempts), most attempts first
     classification: Classification
+    variants: int = 1
+
+    @classmethod
+    def of(cls, group: SignatureGroup) -> EvidenceReply:
+        """The evidence of one signature group."""
+        text = group.sample_text
+        return cls(
+            text=text if isinstance(text, str) else _safe(text, 100_000),
+            code=group.classification.smtp_code,
+            count=group.count,
+            first_seen=group.first_seen,
+            last_seen=group.last_seen,
+            mx_hosts=tuple(group.top_hosts(len(group.mx_hosts))),
+            classification=group.classification,
+            variants=group.variants,
+        )
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -176,32 +195,6 @@ def _safe(value: object, limit: int = 200) -> str:
     """One line of outside text, safe to show or mail; cut at ``limit`` characters."""
     text = printable(value, max_chars=limit, one_line=True)
     return _LINE_SEPARATORS.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
-
-
-def _count(value: object) -> int:
-    try:
-        number = int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError, OverflowError):
-        return 0
-    return min(max(number, 0), MAX_COUNT)
-
-
-def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
-    if a is None or b is None:
-        return a or b
-    try:
-        return min(a, b)
-    except TypeError:  # naive against aware: keep the first
-        return a
-
-
-def _later(a: datetime | None, b: datetime | None) -> datetime | None:
-    if a is None or b is None:
-        return a or b
-    try:
-        return max(a, b)
-    except TypeError:
-        return a
 
 
 def _hours_between(later: datetime, earlier: datetime) -> float | None:
@@ -268,54 +261,19 @@ def _fill(template: str, values: _Fill) -> str:
 # --------------------------------------------------------------------------- evidence
 
 
-def merge_replies(groups: Iterable[ReplyGroup]) -> list[EvidenceReply]:
-    """Reply groups merged by signature (and category), most attempts first.
+def merge_replies(groups: Iterable[ReplyGroup | SignatureGroup]) -> list[EvidenceReply]:
+    """Reply groups merged by signature, most attempts first.
 
-    Counts add up, the first and last seen times widen, MX hosts add up; the text kept is the
-    one with the most attempts.
+    Per-text groups are merged with :func:`tui.diagnose.grouping.group_replies` (counts add
+    up, first and last seen widen, MX hosts add up, the text kept is the one with the most
+    attempts); signature groups (already merged, exact) are taken as they are.
     """
-    merged: dict[tuple[str, str], dict[str, Any]] = {}
-    for group in groups:
-        text = group.text if isinstance(group.text, str) else _safe(group.text, 100_000)
-        cls = classify(text, group.code)
-        key = (cls.signature, cls.category)
-        count = _count(group.count)
-        entry = merged.get(key)
-        if entry is None:
-            entry = merged[key] = {
-                "text": text,
-                "code": cls.smtp_code,
-                "best": -1,
-                "count": 0,
-                "first": None,
-                "last": None,
-                "mx": {},
-                "cls": cls,
-            }
-        if count > entry["best"]:
-            entry.update(text=text, code=cls.smtp_code, best=count, cls=cls)
-        entry["count"] += count
-        entry["first"] = _earlier(entry["first"], group.first_seen)
-        entry["last"] = _later(entry["last"], group.last_seen)
-        for item in group.mx_hosts or ():
-            try:
-                host, n = item
-            except (TypeError, ValueError):
-                continue
-            host = str(host)
-            entry["mx"][host] = entry["mx"].get(host, 0) + _count(n)
-    out = [
-        EvidenceReply(
-            text=e["text"],
-            code=e["code"],
-            count=e["count"],
-            first_seen=e["first"],
-            last_seen=e["last"],
-            mx_hosts=tuple(sorted(e["mx"].items(), key=lambda hn: (-hn[1], hn[0]))),
-            classification=e["cls"],
-        )
-        for e in merged.values()
-    ]
+    items = list(groups)
+    merged = [g for g in items if isinstance(g, SignatureGroup)]
+    raw = [g for g in items if not isinstance(g, SignatureGroup)]
+    if raw:
+        merged += group_replies(raw)
+    out = [EvidenceReply.of(g) for g in merged]
     out.sort(key=lambda r: -r.count)
     return out
 
@@ -428,8 +386,16 @@ def _resolve_provider(scored: Sequence[_Scored], domain: str) -> str:
 
 
 def _who(provider: str, domain: str) -> str:
+    """The receiver's name: the provider's, or ``anra.com (Microsoft 365)`` for an
+    organization a big provider only hosts."""
     row = PB.PROVIDERS.get(provider)
-    return row.name if row else domain
+    if row is None:
+        return domain
+    hosted = PB.HOSTED_NAMES.get(provider)
+    low = domain.lower()
+    if hosted and not any(low == d or low.endswith("." + d) for d in row.domains):
+        return f"{domain} ({hosted})"
+    return row.name
 
 
 def _code_note(provider: str, cls: Classification, category: str) -> tuple[PB.CodeNote, str] | None:
@@ -526,15 +492,16 @@ def _reason(result: CheckResult) -> str:
     return _safe(getattr(result, "reason", ""), 300)
 
 
-def _auth_check_step(result: CheckResult) -> str:
+def _auth_check_step(result: CheckResult, fill: Mapping[str, str] | None = None) -> str:
     """One step naming a failing authentication check."""
+    known = fill or {}
     domain = _detail(result, "domain") or "the From domain"
     selector = _detail(result, "selector")
     reason = _reason(result)
     check = result.check
     if check == "dkim-key-match":
-        sel = selector or "<selector>"
-        domain = _detail(result, "domain") or "<From domain>"
+        sel = selector or known.get("selector") or "<selector>"
+        domain = _detail(result, "domain") or known.get("from_domain") or "<From domain>"
         return (
             f"ListManager is sending UNSIGNED mail for {domain}: publish at "
             f"{sel}._domainkey.{domain} the public key that matches ListManager's private key "
@@ -611,6 +578,12 @@ def _part_rate(ctx: _Context, part: _Part, note: PB.CodeNote | None) -> None:
                 f"{proposed.per_hour * proposed.per_connection:,} messages an hour; raise the "
                 "caps again slowly once the deferrals stop."
             )
+    if (
+        provider
+        and provider.monitoring
+        and not any("Postmaster Tools" in step or "SNDS" in step for step in part.steps)
+    ):
+        part.tail.append(provider.monitoring)
     if provider and provider.max_connections:
         part.extra.append(
             f"{provider.name} is known to want very few connections per sending IP "
@@ -666,35 +639,53 @@ def _auth_records(ctx: _Context, note: PB.CodeNote | None) -> list[PB.AuthRecord
     return [by_key[k] for k in dict.fromkeys(keys) if k in by_key]
 
 
+_DKIM_NONE = re.compile(
+    r"dkim(?: result)?\s?[=:]?\s?(?:none|did not pass|fail)|not signed|unsigned|no (?:dkim )?signature"
+)
+_SPF_FAIL = re.compile(r"spf(?: result)?\s?[=:]?\s?(?:fail|softfail|did not pass)|spf check failed")
+
+
 def _part_auth(ctx: _Context, part: _Part, note: PB.CodeNote | None) -> None:
     records = _auth_records(ctx, note)
     labels = [r.label for r in records]
     part.extra.append(f"The reply points at {_join(labels)}.")
-    results = _checks(ctx.facts, _AUTH_CHECK_ORDER)
+    domain = ctx.fill.get("from_known", "")
+    every = _checks(ctx.facts, _AUTH_CHECK_ORDER)
+    # With the From domain of the replies known, only its results speak to them.
+    results = [r for r in every if not domain or _detail(r, "domain").lower() == domain]
     failing = [r for r in results if r.status in ("fail", "warn")]
     failing.sort(key=lambda r: _AUTH_CHECK_ORDER.index(r.check))
     if not results:
+        if every and domain:
+            part.extra.append(
+                f"The authentication checks that ran did not cover {domain}, the domain the "
+                "replies name."
+            )
         part.steps.append(_fill(PB.RUN_AUTH_CHECKS, ctx.fill))
+    if domain and not ctx.facts.dkim_selectors.get(domain) and ctx.facts.dkim_selectors:
+        part.extra.append(
+            f"ListManager has no DKIM selector for {domain} (lyrSiteDKDomains), so it sends "
+            "that domain's mail unsigned."
+        )
+        part.steps.append(
+            f"Add {domain} to ListManager's DKIM domains with a selector and a 2048-bit key, and "
+            f"publish the public key at <selector>._domainkey.{domain}."
+        )
     if failing:
         part.extra.append(
             "The checks found: "
             + "; ".join(dict.fromkeys(_failing_label(r) for r in failing))
             + "."
         )
-        part.steps += [_auth_check_step(r) for r in failing]
+        part.steps += [_auth_check_step(r, ctx.fill) for r in failing]
     # The generic fix of each record the reply names, unless a failing check already said it.
     covered = {r.check for r in failing}
     part.steps += [
         _fill(rec.step, ctx.fill) for rec in records if not covered.intersection(rec.checks)
     ]
-    if results and all(r.status == "pass" for r in results):
-        part.when = PB.WHEN_NOW
-        part.reason = "the DKIM/SPF/DMARC checks pass now: release and watch the next replies"
-        part.release_steps.append(
-            f"The DKIM/SPF/DMARC checks pass now; if the records were fixed after "
-            f"{fmt_time(ctx.last_seen)} (the last refusal), release now and watch the next "
-            "replies, otherwise check the From domain and selector the mailings really use."
-        )
+    passing = bool(results) and all(r.status == "pass" for r in results)
+    if passing:
+        _reconcile_auth(ctx, part, results)
     elif failing:
         part.reason = (
             "ListManager's mail fails "
@@ -706,6 +697,47 @@ def _part_auth(ctx: _Context, part: _Part, note: PB.CodeNote | None) -> None:
     loop = provider.feedback_loop if provider else None
     if loop and "DKIM" in loop and "dkim" in {r.key for r in records}:
         part.steps.append(loop)
+    if provider and provider.monitoring and "Postmaster Tools" in provider.monitoring:
+        part.steps.append(provider.monitoring)
+
+
+def _reconcile_auth(ctx: _Context, part: _Part, results: Sequence[CheckResult]) -> None:
+    """The checks pass now while the replies said the mail failed: what each side means."""
+    domain = ctx.fill.get("from_known", "") or "the From domain"
+    text = " ".join(normalise(s.reply.text) for s in ctx.scored[:5])
+    checked = {r.check for r in results}
+    who = ctx.fill["who"]
+    last = fmt_time(ctx.last_seen)
+    if _DKIM_NONE.search(text) and checked & {"dkim-key-match", "dkim-record"}:
+        part.extra.append(
+            f"The checks find the DKIM key of {domain} published and matching ListManager's "
+            f"private key, while {who} found no valid DKIM signature up to {last}: either the "
+            "key was fixed since (ListManager sends unsigned while they differ), or the refused "
+            f"mail was not signed for {domain} at all."
+        )
+        part.steps.append(
+            f"If the replies after the release still say DKIM none: make sure ListManager signs "
+            f"the mailings of stream '{ctx.stream}' (DKIM signing on, {domain} among its DKIM "
+            f"domains with selector {ctx.fill['selector']}) and that their From: address is "
+            f"under {domain}."
+        )
+    if _SPF_FAIL.search(text) and "spf" in checked:
+        part.extra.append(
+            f"SPF of {domain} authorizes the stream's IPs now, while {who} saw an SPF failure: "
+            "SPF is judged on the bounce (envelope sender) domain and the connecting IP, so "
+            f"either the record was fixed since, or the bounce address is not under {domain}."
+        )
+        part.steps.append(
+            "If the replies still say SPF fail: compare the bounce (MAIL FROM) address of a "
+            "refused mailing with the SPF record; SPF must authorize every IP of the stream "
+            "for that domain."
+        )
+    part.when = PB.WHEN_NOW
+    part.reason = "the DKIM/SPF/DMARC checks pass now: release and watch the next replies"
+    part.release_steps.append(
+        f"The DKIM/SPF/DMARC checks pass now; if the records were fixed after {last} (the last "
+        "refusal), release now and watch the next replies."
+    )
 
 
 def _blocklist_row(text: str) -> PB.Blocklist | None:
@@ -888,18 +920,19 @@ def _part_reputation(ctx: _Context, part: _Part, note: PB.CodeNote | None) -> No
 
 
 def _part_policy(ctx: _Context, part: _Part, note: PB.CodeNote | None) -> None:
-    cause = PB.POLICY_GENERIC
-    found = False
-    for s in ctx.scored:
-        norm = normalise(s.reply.text)
-        for candidate, regex in _POLICY:
-            if regex.search(norm):
-                cause, found = candidate, True
-                break
-        if found:
-            break
+    found = _policy_cause(ctx.scored)
+    cause = found or PB.POLICY_GENERIC
+    if note is None and found is not None and not found.allowlist_only:
+        # "example.net's reverse DNS (PTR) check (4.7.25) defers mail from …"
+        code = _meaningful_code(ctx.scored[0].cls)
+        part.name = f"{_who(ctx.provider, ctx.domain)}'s {found.title} check" + (
+            f" ({code})" if code else ""
+        )
+        part.headline = (
+            f"{part.name} {_verb(POLICY, ctx.scored[0].cls)} {_subject(ctx.facts, ctx.stream)}"
+        )
     if (
-        not found
+        found is None
         and ctx.provider == "microsoft"
         and any((s.cls.provider_code or "").startswith("AS(") for s in ctx.scored)
     ):
@@ -1053,12 +1086,206 @@ def _tier(category: str) -> int:
     return 0
 
 
+_SENDER_DOMAIN = tuple(re.compile(p) for p in PB.SENDER_DOMAIN_PATTERNS)
+_SELECTOR = re.compile(PB.DKIM_SELECTOR_PATTERN)
+SENDER_SCAN_CHARS = 2000
+
+
+def sender_seen(text: str) -> tuple[list[str], list[str]]:
+    """(sender domains, DKIM selectors) an authentication reply names, in order."""
+    norm = normalise(text if isinstance(text, str) else str(text))[:SENDER_SCAN_CHARS]
+    domains: list[str] = []
+    for regex in _SENDER_DOMAIN:
+        for m in regex.finditer(norm):
+            domains.append(m.group(1).strip(".-"))
+    selectors = [m.group(1).strip(".-") for m in _SELECTOR.finditer(norm)]
+    return list(dict.fromkeys(d for d in domains if "." in d)), list(dict.fromkeys(selectors))
+
+
+def _fill_sender(fill: _Fill, facts: BlockFacts, pool: Sequence[_Scored]) -> None:
+    """``{from_domain}``, ``{selector}`` and ``{selector_arg}``: from the authentication
+    replies, else ListManager's only DKIM domain; ``<From domain>``/``<selector>`` only when
+    neither tells."""
+    domains: list[str] = []
+    selectors: list[str] = []
+    for s in sorted(pool, key=lambda s: s.cls.category != AUTH):
+        if s.cls.category not in (AUTH, POLICY):
+            continue
+        d, sel = sender_seen(s.reply.text)
+        domains += d
+        selectors += sel
+    known = {k.lower(): v for k, v in facts.dkim_selectors.items()}
+    domain = next((d for d in domains if d in known), domains[0] if domains else "")
+    if not domain and len(known) == 1:
+        domain = next(iter(known))
+    listed = list(known.get(domain, ())) if domain else []
+    selector = (listed or selectors or [""])[0]
+    fill["from_known"] = _safe(domain, 253)
+    fill["from_domain"] = fill["from_known"] or "<From domain>"
+    fill["selector"] = _safe(selector, 63) or "<selector>"
+    fill["selector_arg"] = (
+        f" --dkim-selector {shlex.quote(_safe(selector, 63))}" if selector else ""
+    )
+
+
+HARD_SHARE = 0.25
+"""A hard, fixable cause leads once it weighs this much of a throttle's replies."""
+_SOFT = frozenset({RATE, IP_REPUTATION})
+_HARD = frozenset({AUTH, POLICY, DNSBL})
+_CHECKS_OF: dict[str, tuple[str, ...]] = {
+    POLICY: ("ptr", "fcrdns", "helo"),
+    AUTH: _AUTH_CHECK_ORDER,
+    DNSBL: ("dnsbl",),
+}
+
+
+def _policy_cause(scored: Iterable[_Scored]) -> PB.PolicyCause | None:
+    for s in scored:
+        norm = normalise(s.reply.text)
+        for cause, regex in _POLICY:
+            if regex.search(norm):
+                return cause
+    return None
+
+
+def _fixable(category: str, pool: Sequence[_Scored]) -> bool:
+    """A hard cause the sender can fix (a recipient's own block list is not one)."""
+    if category not in _HARD:
+        return False
+    if category == POLICY:
+        cause = _policy_cause(s for s in pool if s.cls.category == POLICY)
+        return cause is None or not cause.allowlist_only
+    return True
+
+
+def _ips_of(facts: BlockFacts) -> set[str]:
+    return {facts.ip} if facts.kind == "ip" and facts.ip else set(facts.stream_ips)
+
+
+def _failing_checks(facts: BlockFacts, category: str, sender: str = "") -> list[CheckResult]:
+    """Failed checks that bear on ``category``: DNS checks of this block's IPs, authentication
+    checks of ``sender`` (the From domain the replies name) when it is known."""
+    names = _CHECKS_OF.get(category, ())
+    ips = _ips_of(facts)
+    out = []
+    for r in _checks(facts, names):
+        if r.status != "fail":
+            continue
+        ip = _detail(r, "ip")
+        if category in (POLICY, DNSBL) and ip and ips and ip not in ips:
+            continue
+        if category == AUTH and sender and _detail(r, "domain").lower() != sender:
+            continue
+        out.append(r)
+    return out
+
+
+def _confirmed_by_checks(
+    facts: BlockFacts, pool: Sequence[_Scored], sender: str
+) -> dict[str, list[CheckResult]]:
+    """Block-reason categories of the replies that the checks the user ran confirm."""
+    present = {s.cls.category for s in pool}
+    out: dict[str, list[CheckResult]] = {}
+    for category in _CHECKS_OF:
+        if category in present:
+            failing = _failing_checks(facts, category, sender)
+            if failing:
+                out[category] = failing
+    return out
+
+
+def _rank(
+    pool: Sequence[_Scored], totals: dict[str, float], confirmed: Mapping[str, object]
+) -> tuple[str, str | None, str]:
+    """(primary, secondary, why the order differs from the weights).
+
+    Block reasons before the rest; among them a cause the checks confirm first, then the
+    heaviest; but a hard, fixable cause (authentication, a policy such as reverse DNS, a
+    blocklist) leads a throttle or reputation deferral once it has :data:`HARD_SHARE` of its
+    weight: it refuses mail by itself, throttles often follow from it, and no connection limit
+    fixes it.
+    """
+    category = max(totals, key=lambda c: (_tier(c), c in confirmed, totals[c]))
+    why = ""
+    if category in _SOFT:
+        hard = sorted(
+            (c for c in totals if _fixable(c, pool) and totals[c] >= HARD_SHARE * totals[category]),
+            key=lambda c: (c in confirmed, totals[c]),
+            reverse=True,
+        )
+        if hard:
+            soft = category
+            category = hard[0]
+            why = (
+                f"The {PB.PLAYS[category].title} replies come first although the "
+                f"{PB.PLAYS[soft].title} replies weigh more: they point at a cause you can fix, "
+                "which refuses mail by itself and often brings the throttling with it."
+            )
+    elif category in confirmed and category not in _SOFT:
+        top = max(totals, key=lambda c: (_tier(c), totals[c]))
+        if top != category:
+            why = (
+                f"The {PB.PLAYS[category].title} replies come first: the checks confirm them "
+                "(see below)."
+            )
+    secondary = None
+    if category in BLOCK_REASONS:
+        rivals = sorted(
+            ((c, w) for c, w in totals.items() if c in BLOCK_REASONS and c != category),
+            key=lambda cw: -cw[1],
+        )
+        if rivals and (rivals[0][1] >= MIXED_SHARE * totals[category] or why):
+            secondary = rivals[0][0]
+    return category, secondary, why
+
+
+def _unconfirmed_findings(
+    facts: BlockFacts, category: str, secondary: str | None, sentences: list[str], sender: str
+) -> list[str]:
+    """Steps for checks that failed on a cause no reply names: they go first. Authentication
+    checks count only for the sender domain the replies name (``k`` checks every sending
+    domain of the stream, most of them not this block's)."""
+    steps: list[str] = []
+    for other in (POLICY, AUTH, DNSBL):
+        if other in (category, secondary) or (other == AUTH and not sender):
+            continue
+        failing = _failing_checks(facts, other, sender)
+        if not failing:
+            continue
+        found = "; ".join(
+            f"{_safe(r.check, 20)} {_safe(r.subject, 80)}: {_reason(r)}" for r in failing[:3]
+        )
+        key = PB.CONSOLE_AUTH_KEY if other == AUTH else PB.CONSOLE_DNS_KEY
+        sentences.append(f"The checks ({key}) also found: {found}.")
+        steps.append(
+            f"Fix what the checks found first ({found}): receivers throttle or refuse mail "
+            "for it, so the other steps cannot work while it fails."
+        )
+    return steps
+
+
+def _share_sentence(facts: BlockFacts, n: int, replies: int, ctx: _Context) -> str:
+    """``45 of the 90 failed attempts in the window (…) got this kind of reply, …``."""
+    last = f"the last on {fmt_time(ctx.last_seen)}"
+    out = facts.outcomes
+    if out is None or out.failed < replies:
+        return f"{n:,} of the {replies:,} failed attempts in the window got this kind of reply, {last}."
+    split = f"{out.deferred:,} deferred, {out.rejected:,} rejected"
+    if out.no_code:
+        split += f", {out.no_code:,} without a reply code"
+    delivered = f"{out.delivered:,} delivered besides" if out.delivered else "none delivered"
+    return (
+        f"{n:,} of the {out.failed:,} failed attempts in the window ({split}; {delivered}) got "
+        f"this kind of reply, {last}."
+    )
+
+
 def _context(facts: BlockFacts, category: str, scored: Sequence[_Scored], fill: _Fill) -> _Context:
     mine = [s for s in scored if s.cls.category == category]
     mine.sort(key=lambda s: -s.weight)
     last: datetime | None = None
     for s in mine:
-        last = _later(last, s.reply.last_seen)
+        last = later(last, s.reply.last_seen)
     domain = _safe(facts.domain, 253)
     provider = _resolve_provider(mine, domain)
     listed = _listed_ip(facts, mine)
@@ -1138,15 +1365,10 @@ def advise(facts: BlockFacts) -> Advice:
         return _empty_advice(facts, domain, stream, notes)
 
     pool_totals = _scores(pool)
-    category = max(pool_totals, key=lambda c: (_tier(c), pool_totals[c]))
-    secondary = None
-    if category in BLOCK_REASONS:
-        rivals = sorted(
-            ((c, w) for c, w in pool_totals.items() if c in BLOCK_REASONS and c != category),
-            key=lambda cw: -cw[1],
-        )
-        if rivals and rivals[0][1] >= MIXED_SHARE * pool_totals[category]:
-            secondary = rivals[0][0]
+    _fill_sender(fill, facts, pool)
+    sender = fill["from_known"]
+    confirmed = _confirmed_by_checks(facts, pool, sender)
+    category, secondary, precedence = _rank(pool, pool_totals, confirmed)
 
     ctx = _context(facts, category, pool, fill)
     part = _part(ctx)
@@ -1157,11 +1379,10 @@ def advise(facts: BlockFacts) -> Advice:
     sentences = [part.meaning, play.explanation, *part.extra]
     if not fallback and ctx.scored:
         n = sum(s.reply.count for s in ctx.scored)
-        total = sum(s.reply.count for s in scored)
-        sentences.append(
-            f"{n:,} of the {total:,} attempts in the window got this kind of reply, the last "
-            f"on {fmt_time(ctx.last_seen)}."
-        )
+        sentences.append(_share_sentence(facts, n, sum(s.reply.count for s in scored), ctx))
+    if precedence:
+        sentences.append(precedence)
+    findings = _unconfirmed_findings(facts, category, secondary, sentences, sender)
     if second is not None:
         share = pool_totals[secondary] / max(sum(pool_totals.values()), 1e-9)  # type: ignore[index]
         sentences.append(
@@ -1171,7 +1392,7 @@ def advise(facts: BlockFacts) -> Advice:
     sentences += notes
     explanation = " ".join(s.strip() for s in sentences if s and s.strip())
 
-    steps = list(part.steps)
+    steps = findings + list(part.steps)
     if second is not None:
         steps += [f"Also ({second.name}): {s}" for s in second.steps[:2]]
     steps += _ip_share_steps(facts, domain, category)
@@ -1229,7 +1450,22 @@ def _release(
         f"{shlex.quote(stream)} --domain {shlex.quote(domain)}"
     )
     retry = facts.next_retry
-    if retry is None:
+    overdue = retry is not None and _after(facts.now, retry) is True
+    if retry is not None and overdue:
+        due = f"ListManager's retry was due at {fmt_time(retry)} and is overdue"
+        if when == PB.WHEN_NOW:
+            steps.append(f"Release now ({cmd}): {due}.")
+        elif when == PB.WHEN_WAIT and not_before is not None:
+            steps.append(
+                f"{due}; a retry before {fmt_time(not_before)} will probably be deferred again "
+                "(harmless); do not release by hand before then."
+            )
+        else:
+            steps.append(
+                f"After the fix, release ({cmd}); {due}, and until the fix its retries only "
+                "collect more refusals."
+            )
+    elif retry is None:
         tail = {
             PB.WHEN_AFTER_FIX: " once the fix is in.",
             PB.WHEN_WAIT: f" after {fmt_time(not_before)}.",

@@ -13,6 +13,9 @@
 
 Texts may use ``{domain}``, ``{ip}`` (an IP, or "each sending IP"), ``{ip_one}`` (an IP),
 ``{ip_args}`` (IPs for a command line), ``{stream}``, ``{who}`` (the receiver's name),
+``{from_domain}`` and ``{selector}`` (the From domain and DKIM selector, from the replies and
+ListManager's DKIM tables, else ``<From domain>`` / ``<selector>``), ``{selector_arg}``
+(`` --dkim-selector S`` when the selector is known),
 ``{blocklist}``, ``{code}``, ``{retry}``, ``{bounce_announce}``, ``{bounce_discussion}``,
 ``{dcl_key}``, ``{dns_key}``, ``{auth_key}``: advice.py fills
 them in (unknown names become empty). Write plain text, no markup: the console, the CLI and
@@ -48,8 +51,10 @@ DEFAULT_CONNECTIONS = 10
 """ListManager opens up to 10 connections per receiving IP when a domain has no row."""
 MIN_CONNECTIONS = 1
 """The vendor's minimum Domain Connection Limit."""
-RETRY_DEFAULT = "30,720"
-"""The server's retry timing, minutes between tries (values outside 5-1440 are ignored)."""
+RETRY_DEFAULT = "30, 720"
+"""ListManager's default retry timing, minutes between tries (the server setting is written
+``30,720``; values outside 5-1440 are ignored). Shown with a space so it never reads as
+thirty thousand."""
 BOUNCE_LIMIT_ANNOUNCE = 2
 BOUNCE_LIMIT_DISCUSSION = 5
 
@@ -97,8 +102,7 @@ GENERIC_FEEDBACK_LOOP = (
 )
 RUN_AUTH_CHECKS = (
     "Run the DKIM/SPF/DMARC checks ({auth_key} in the console, or lmtriage check "
-    "--sender-domain <From domain> --dkim-selector <selector> --ip {ip_args}) to see which "
-    "record fails."
+    "--sender-domain {from_domain}{selector_arg} --ip {ip_args}) to see which record fails."
 )
 RUN_DNS_CHECKS = (
     "Run the DNS checks ({dns_key} in the console, or lmtriage check --domain {domain} --ip "
@@ -115,8 +119,9 @@ PLAYS: dict[str, Play] = {
         steps=(
             "Spread large mailings to {domain} over several hours instead of one burst; "
             "volume throttles count messages per hour per IP.",
-            "Keep ListManager's retry timing at the default {retry} (minutes between tries) or "
-            "slower, so deferred mail does not hammer the receiver.",
+            "Keep ListManager's retry timing at its default, {retry} (minutes between tries: "
+            "a retry 30 minutes after the first try, the next 720 minutes later), or slower, so "
+            "deferred mail does not hammer the receiver.",
         ),
         release=WHEN_WAIT,
         release_reason="a release into an active rate limit only re-blocks the stream",
@@ -225,7 +230,7 @@ PLAYS: dict[str, Play] = {
         "a retry a few minutes later.",
         explanation="That is a test of retry behaviour, not a block.",
         steps=(
-            "Keep retries on (the default {retry} retry timing passes greylisting); mail "
+            "Keep retries on (the default retry timing, {retry}, passes greylisting); mail "
             "goes through on the next try.",
         ),
         release=WHEN_NOW,
@@ -284,10 +289,11 @@ PROVIDERS: dict[str, Provider] = {
         postmaster="https://postmaster.google.com/",
         contact="https://support.google.com/mail/contact/bulk_send_new",
         contact_note=(
-            "Gmail has no allowlist and does not answer mail to postmaster@. Use this text in "
-            "Google's bulk sender contact form (https://support.google.com/mail/contact/"
-            "bulk_send_new) only after the cause is fixed, and follow the IP and domain "
-            "reputation in Google Postmaster Tools (https://postmaster.google.com/)."
+            "Gmail does not allowlist senders and does not answer mail to postmaster@: once the "
+            "cause is fixed, report the problem through Google's bulk sender contact form "
+            "(https://support.google.com/mail/contact/bulk_send_new; the text below fits its "
+            "description field), and follow the IP and domain reputation in Google Postmaster "
+            "Tools (https://postmaster.google.com/)."
         ),
         has_allowlist=False,
         feedback_loop=(
@@ -331,9 +337,11 @@ PROVIDERS: dict[str, Provider] = {
         postmaster="https://senders.yahooinc.com/",
         contact="https://senders.yahooinc.com/contact",
         contact_note=(
-            "Yahoo takes requests only through its sender support form "
-            "https://senders.yahooinc.com/contact (choose the delivery-issue request)."
+            "Yahoo does not allowlist senders and takes no requests by mail: report the "
+            "problem through its sender support form https://senders.yahooinc.com/contact "
+            "(the delivery-issue request); the text below fits its description field."
         ),
+        has_allowlist=False,
         feedback_loop=(
             "Join Yahoo's Complaint Feedback Loop "
             "(https://senders.yahooinc.com/complaint-feedback-loop/); it reports by DKIM "
@@ -349,9 +357,11 @@ PROVIDERS: dict[str, Provider] = {
         postmaster="https://senders.yahooinc.com/",
         contact="https://senders.yahooinc.com/contact",
         contact_note=(
-            "AOL mail runs on Yahoo's platform: send this through Yahoo's sender support form "
-            "https://senders.yahooinc.com/contact."
+            "AOL mail runs on Yahoo's platform, which does not allowlist senders: report the "
+            "problem through Yahoo's sender support form https://senders.yahooinc.com/contact "
+            "(the delivery-issue request); the text below fits its description field."
         ),
+        has_allowlist=False,
         feedback_loop=(
             "Join Yahoo's Complaint Feedback Loop (it covers AOL: "
             "https://senders.yahooinc.com/complaint-feedback-loop/); it needs DKIM-signed mail."
@@ -441,6 +451,30 @@ PROVIDERS: dict[str, Provider] = {
         ),
     ),
 }
+
+HOSTED_CONTACT_NOTES: dict[str, str] = {
+    "microsoft": (
+        "{domain} receives its mail through Microsoft 365 (Exchange Online): only its own "
+        "administrators can allow your IPs (their tenant's allow list), so write to them. If "
+        "Microsoft itself bans the IP (5.7.606-5.7.649 'banned sending IP'), delist it first "
+        "at https://sender.office.com/."
+    ),
+    "gmail": (
+        "{domain} receives its mail through Google Workspace: its administrators can allow "
+        "your IPs in their Gmail settings (Admin console), so write to them; Gmail's own "
+        "reputation filter is followed in Google Postmaster Tools (https://postmaster.google.com/)."
+    ),
+}
+"""Where a request goes when the receiving domain is an organization hosted on a big provider
+(its mail is not the provider's consumer mail): the organization, not the provider's form."""
+
+HOSTED_NAMES: dict[str, str] = {"microsoft": "Microsoft 365", "gmail": "Google Workspace"}
+"""How a hosted organization's receiver is named: ``anra.com (Microsoft 365)``."""
+
+BLOCKLIST_NOTE = (
+    "The replies cite {blocklist}: get the IP delisted there first ({url}); until then a "
+    "receiver using the list can only exempt you by its own allow list."
+)
 
 UNKNOWN_CONTACT_NOTE = (
     "No public sender form is known for {domain}: RFC 5321 requires every mail domain to accept "
@@ -551,9 +585,17 @@ CODE_NOTES: tuple[CodeNote, ...] = (
         _YAHOO,
         r"TSS04",
         RATE,
-        "Yahoo's volume deferral (TSS04)",
-        "Yahoo temporarily defers mail from the IP because of unexpected volume; it lifts "
-        "by itself after a few hours of lower volume, and pushing on prolongs it.",
+        "Yahoo's volume and complaint deferral (TSS04)",
+        "Yahoo temporarily defers mail from the IP because of unexpected volume or user "
+        "complaints (TSS04 covers both); it lifts by itself after a few hours of lower volume "
+        "and fewer spam reports, and pushing on prolongs it.",
+        steps=(
+            "Find out whether complaints drive it: join Yahoo's Complaint Feedback Loop "
+            "(https://senders.yahooinc.com/complaint-feedback-loop/; it reports by DKIM domain, "
+            "so ListManager must sign), unsubscribe every member who reports the mail as spam, "
+            "and keep the complaint rate under 0.1% (Yahoo defers bulk senders long before "
+            "0.3%).",
+        ),
         cooldown_hours=4.0,
         volume=True,
     ),
@@ -1087,7 +1129,7 @@ AUTH_RECORDS: tuple[AuthRecord, ...] = (
         r"\bdkim\b|domain ?keys|not signed|unsigned|signature",
         ("dkim-record", "dkim-key-match", "dkim-sign-verify"),
         "DKIM: make sure ListManager signs. It sends UNSIGNED when the public key at "
-        "<selector>._domainkey.<From domain> does not match its private key, so compare them "
+        "{selector}._domainkey.{from_domain} does not match its private key, so compare them "
         "(the k checks do) and publish the matching key or re-import the private key; use a "
         "2048-bit key.",
     ),
@@ -1104,7 +1146,7 @@ AUTH_RECORDS: tuple[AuthRecord, ...] = (
         "DMARC",
         r"\bdmarc\b",
         ("dmarc",),
-        "DMARC: publish one record at _dmarc.<From domain>, at least v=DMARC1; p=none; with a "
+        "DMARC: publish one record at _dmarc.{from_domain}, at least v=DMARC1; p=none; with a "
         "rua= address to receive reports.",
     ),
     AuthRecord(
@@ -1112,10 +1154,29 @@ AUTH_RECORDS: tuple[AuthRecord, ...] = (
         "DMARC alignment",
         r"align",
         ("dmarc", "dkim-key-match"),
-        "Alignment: sign with d=<From domain> (or a subdomain of it) and use a bounce address "
+        "Alignment: sign with d={from_domain} (or a subdomain of it) and use a bounce address "
         "under the From domain, so SPF or DKIM aligns with the From: header.",
     ),
 )
+
+_DOMAIN = r"([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+)"
+
+SENDER_DOMAIN_PATTERNS: tuple[str, ...] = (
+    rf"dmarc policy (?:of|for) {_DOMAIN}",
+    rf"dkim domain:? {_DOMAIN}",
+    rf"\bspf \[{_DOMAIN}\]",
+    rf"sending domain \[?{_DOMAIN}",
+    rf"(?:^|[\s:]){_DOMAIN} fails (?:dkim|spf|dmarc)",
+    rf"comcast {_DOMAIN} dmarc",
+    rf"send mail from {_DOMAIN}",
+    rf"header\.from={_DOMAIN}",
+    rf"(?:^|[\s;(]){_DOMAIN} (?:does not|doesn't) (?:pass|meet|have)",
+    rf"\bd={_DOMAIN}",
+)
+"""Where an authentication reply names the sender (From, DKIM d= or SPF) domain (regexes on
+the normalised reply; group 1 is the domain)."""
+DKIM_SELECTOR_PATTERN = r"\bs=([a-z0-9][a-z0-9._-]{0,62})"
+"""A DKIM selector named in a reply (``s=mkt2025``)."""
 
 # --------------------------------------------------------------------------- allowlist request
 

@@ -74,14 +74,42 @@ PANE_ONLY_ACTIONS = frozenset(
 )
 
 
+def _split(block: Block) -> str:
+    """``430/44``: deferred (4xx) / rejected (5xx) attempts in the window."""
+    o = block.outcomes
+    return "" if o is None else f"{o.deferred:,}/{o.rejected:,}"
+
+
+def _past(when: datetime, now: datetime) -> bool:
+    try:
+        return when < now
+    except TypeError:  # naive against aware
+        return False
+
+
+def _delivered(block: Block) -> str:
+    return "" if block.outcomes is None else f"{block.outcomes.delivered:,}"
+
+
+def outcome_columns(priority: int) -> list[Column]:
+    """Failed attempts in the window (at ``priority``), deferred/rejected and delivered (the
+    first to go when the terminal is narrow); README: where the numbers come from."""
+    return [
+        Column("failed", "Failed", 6, lambda b: fmt.count(b.failed), priority=priority, right=True),
+        Column("split", "4xx/5xx", 9, _split, priority=1, right=True),
+        Column("delivered", "Dlvd", 6, _delivered, priority=1, right=True),
+    ]
+
+
 def domain_columns(category: Callable[[Block], str]) -> list[Column]:
-    """Pane 1: stream, domain, since, next retry or Permanent, attempts, category, latest reply."""
+    """Pane 1: stream, domain, since, next retry or Permanent, failed / 4xx-5xx / delivered
+    attempts, category, latest reply."""
     return [
         Column("stream", "Stream", 12, lambda b: b.stream_name, priority=4),
         Column("domain", "Domain", 22, lambda b: b.domain, priority=10),
         Column("since", "Since", 11, lambda b: fmt.short_time(b.since), priority=3),
         Column("next_retry", "Next retry", 11, fmt.next_retry, priority=6),
-        Column("attempts", "Tries", 6, lambda b: fmt.count(b.attempts), priority=2, right=True),
+        *outcome_columns(2),
         Column("category", "Category", 14, category, priority=7),
         Column(
             "latest",
@@ -95,7 +123,8 @@ def domain_columns(category: Callable[[Block], str]) -> list[Column]:
 
 
 def ip_columns(category: Callable[[Block], str]) -> list[Column]:
-    """Pane 2: ListManager's columns, then since, attempts, category, latest reply."""
+    """Pane 2: ListManager's columns, then since, failed / 4xx-5xx / delivered attempts,
+    category, latest reply."""
     return [
         Column("stream", "Stream", 11, lambda b: b.stream_name, priority=4),
         Column("ip", "IP", 15, lambda b: b.ip or "", priority=10),
@@ -104,7 +133,7 @@ def ip_columns(category: Callable[[Block], str]) -> list[Column]:
         Column("description", "Description", 18, lambda b: fmt.one_line(b.description), priority=2),
         Column("next_retry", "Next retry", 11, fmt.next_retry, priority=6),
         Column("since", "Since", 11, lambda b: fmt.short_time(b.since), priority=1),
-        Column("attempts", "Tries", 6, lambda b: fmt.count(b.attempts), priority=1, right=True),
+        *outcome_columns(1),
         Column("category", "Category", 14, category, priority=5),
         Column(
             "latest",
@@ -419,15 +448,16 @@ class LmTriageApp(ReleaseFlow, App[int]):
         text.append(
             f"   stream {printable(block.stream_name, max_chars=60)}   since {fmt.long_time(block.since)}   "
         )
-        text.append(
-            "Permanent"
-            if block.next_retry is None
-            else f"next retry {fmt.long_time(block.next_retry)}",
-            style="red" if block.next_retry is None else "",
-        )
-        if block.attempts is not None:
-            text.append(f"   {block.attempts:,} attempt(s) in the window")
+        if block.next_retry is None:
+            text.append("Permanent", style="red")
+        elif _past(block.next_retry, self.core.now()):
+            text.append(f"retry overdue (was due {fmt.long_time(block.next_retry)})")
+        else:
+            text.append(f"next retry {fmt.long_time(block.next_retry)}")
         text.append("\n")
+        if block.outcomes is not None:
+            text.append("In the window: ", style="dim")
+            text.append(f"{block.outcomes.describe()}\n")
         if block.description:
             text.append("Description: ", style="dim")
             text.append(printable(block.description, max_chars=1000) + "\n")
@@ -1055,9 +1085,10 @@ class LmTriageApp(ReleaseFlow, App[int]):
         from tui.block_advice import allowlist_text
 
         stream = next((s for s in self.streams if s.id == block.stream_id), None)
+        checks = self._check_results_for(block)
         try:
             with self.core.connect() as conn:
-                text = allowlist_text(self.core, conn, block.domain, stream)
+                text = allowlist_text(self.core, conn, block.domain, stream, checks)
         except Exception as err:  # noqa: BLE001
             self.post_message(WorkFailed("writing the allowlist request", err))
             return
@@ -1234,6 +1265,19 @@ class LmTriageApp(ReleaseFlow, App[int]):
                 f"checks {'cancelled' if cancelled else 'done'}: {c['fail']} fail, {c['warn']} warn, {c['not_tested']} not tested, {c['pass']} pass"
             )
         self._redraw_run(run)
+        self._rediagnose(subject)
+
+    def _rediagnose(self, subject: tuple[str, object]) -> None:
+        """Checks feed the diagnosis: forget the advice they bear on and redo the cursor's."""
+        kind, key = subject
+        for cached in list(self.advice_cache):
+            if kind == "stream" or cached == key:
+                del self.advice_cache[cached]
+        table = self.active_table
+        block = table.current_block if table is not None else None
+        if block is not None and block.key not in self.advice_cache and self._alive():
+            self.query_one(DetailPanel).show(self.block_detail(block))
+            self._want_advice(block)
 
     # -- filter
 

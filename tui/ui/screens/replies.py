@@ -11,8 +11,9 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, LoadingIndicator, Static
+from textual.worker import get_current_worker
 
-from tui.db.queries import ReplyScope, reply_groups, reply_samples
+from tui.db.queries import ReplyScope, reply_samples
 from tui.db.records import Block, ReplySample
 
 if TYPE_CHECKING:  # the classifier loads with the first drill-down, not at start-up
@@ -43,6 +44,17 @@ GROUP_COLUMNS = (
 )
 
 
+NO_TEXT = "(no reply text recorded)"
+
+
+class Closed(Exception):
+    """The screen went away while its replies were being read."""
+
+
+def _sample(group: SignatureGroup) -> str:
+    return group.sample_text or NO_TEXT
+
+
 def group_cells(group: SignatureGroup) -> list[Text]:
     """One row of the drill-down, every cell plain text."""
     c = group.classification
@@ -56,9 +68,9 @@ def group_cells(group: SignatureGroup) -> list[Text]:
         Text(fmt.long_time(group.last_seen)),
         Text(c.category, style=style),
         Text(printable(f"{provider} {codes}".strip(), max_chars=40)),
-        Text(str(len(group.texts)), justify="right"),
+        Text(f"{group.variants:,}", justify="right"),
         Text(printable(hosts, max_chars=60)),
-        Text(printable(fmt.one_line(group.sample_text), max_chars=300)),
+        Text(printable(fmt.one_line(_sample(group)), max_chars=300)),
     ]
 
 
@@ -76,7 +88,7 @@ def group_detail(group: SignatureGroup) -> Text:
         if value:
             text.append(f"  {label} {printable(value, max_chars=80)}")
     text.append(
-        f"\n{group.count:,} attempt(s) in {len(group.texts)} variant(s), "
+        f"\n{group.count:,} failed attempt(s) in {group.variants:,} variant(s), "
         f"{fmt.long_time(group.first_seen)} … {fmt.long_time(group.last_seen)}\n",
         style="dim",
     )
@@ -87,7 +99,7 @@ def group_detail(group: SignatureGroup) -> Text:
         text.append("Links: " + printable(" ".join(c.urls), max_chars=600) + "\n")
     text.append("Signature: ", style="dim")
     text.append(printable(group.signature, max_chars=1000) + "\n")
-    text.append(printable(group.sample_text, one_line=False))
+    text.append(printable(_sample(group), one_line=False))
     return text
 
 
@@ -113,9 +125,10 @@ class RepliesScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(
-                Text(printable(f"Replies behind the {block_title(self.block)}")), id="title"
-            )
+            title = f"Replies behind the {block_title(self.block)}"
+            if self.block.outcomes is not None:
+                title += f" — in the window: {self.block.outcomes.describe()}"
+            yield Static(Text(printable(title)), id="title")
             yield LoadingIndicator()
             yield DataTable(id="groups", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="reply-detail"):
@@ -132,20 +145,34 @@ class RepliesScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="replies", exit_on_error=False)
     def load(self) -> None:
-        """Query the attempt log (thread)."""
+        """Read every failed attempt of the block, grouped by signature (thread)."""
+        from tui.block_advice import signature_groups
+
         core = self.app.core  # type: ignore[attr-defined]
+        worker = get_current_worker()
+
+        def progress(texts: int, attempts: int) -> None:
+            if worker.is_cancelled:
+                raise Closed
+            self.app.call_from_thread(self._progress, texts, attempts)
+
         try:
             with core.connect() as conn:
-                raw = reply_groups(
-                    core.schema, conn, ReplyScope.for_block(self.block), since=core.since()
+                groups = signature_groups(
+                    core, conn, ReplyScope.for_block(self.block), progress=progress
                 )
-            from tui.diagnose.grouping import group_by_signature
-
-            groups = group_by_signature(raw)
+        except Closed:
+            return
         except Exception as err:  # noqa: BLE001
             self.post_message(WorkFailed("reading the replies", err))
             return
         self.app.call_from_thread(self.show, groups)
+
+    def _progress(self, texts: int, attempts: int) -> None:
+        """How far the reading is (a block with very many different replies takes a while)."""
+        self.query_one("#reply-text", Static).update(
+            Text(f"reading… {attempts:,} failed attempts in {texts:,} different replies so far")
+        )
 
     def show(self, groups: list[SignatureGroup]) -> None:
         """Fill the table."""
@@ -193,7 +220,8 @@ class RepliesScreen(Screen[None]):
             self.app.push_screen(SamplesScreen(self.block, self.groups[table.cursor_row]))
 
     def action_back(self) -> None:
-        """Back to the block list."""
+        """Back to the block list (a reading still running stops)."""
+        self.workers.cancel_group(self, "replies")
         self.dismiss(None)
 
 
@@ -223,7 +251,7 @@ class SamplesScreen(Screen[None]):
         yield Static(Text(printable(title)), id="title")
         yield DataTable(id="samples", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="sample-detail"):
-            yield Static(Text(printable(self.group.sample_text, one_line=False)), id="sample-text")
+            yield Static(Text(printable(_sample(self.group), one_line=False)), id="sample-text")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -235,18 +263,24 @@ class SamplesScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="samples", exit_on_error=False)
     def load(self, before: tuple | None) -> None:
-        """One keyset page of attempts (thread)."""
+        """One keyset page of attempts (thread): by text when the group's texts are all
+        known, else every attempt whose reply has the group's signature."""
+        from tui.diagnose.classify import signature
+
         core = self.app.core  # type: ignore[attr-defined]
+        group = self.group
+        by_text = group.all_texts_known
         try:
             with core.connect() as conn:
                 page = reply_samples(
                     core.schema,
                     conn,
                     ReplyScope.for_block(self.block),
-                    self.group.texts,
+                    group.texts if by_text else None,
                     since=core.since(),
                     limit=SAMPLE_PAGE,
                     before=before,
+                    match=None if by_text else (lambda text: signature(text) == group.signature),
                 )
         except Exception as err:  # noqa: BLE001
             self.post_message(WorkFailed("reading the attempts", err))

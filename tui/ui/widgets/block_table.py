@@ -41,7 +41,7 @@ Getter = Callable[[Block], str]
 
 def _copy_evidence(source: Block, target: Block) -> None:
     """Evidence fields from ``source`` onto ``target`` (same block, another read)."""
-    target.attempts = source.attempts
+    target.outcomes = source.outcomes
     target.latest_reply = source.latest_reply
     target.latest_code = source.latest_code
     target.latest_time = source.latest_time
@@ -50,7 +50,7 @@ def _copy_evidence(source: Block, target: Block) -> None:
 
 def _evidence(block: Block) -> tuple[object, ...]:
     return (
-        block.attempts,
+        block.outcomes,
         block.latest_reply,
         block.latest_code,
         block.latest_time,
