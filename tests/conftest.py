@@ -121,7 +121,7 @@ DEMO_NOW = datetime(2026, 11, 23, 9, 0, 0)
 @pytest.fixture(scope="session")
 def demo_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small demo database built once per test session (copy it before writing to it)."""
-    from tui.db.demo import build_demo_database
+    from tui.demo import build_demo_database
 
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
     build_demo_database(path, attempts=20_000, seed=7, now=DEMO_NOW)

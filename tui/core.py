@@ -108,7 +108,7 @@ class Core:
 def _demo_url(cfg: Config, *, build: bool) -> tuple[str, Path]:
     path = cfg.resolved_demo_path()
     if build:
-        from tui.db.demo import ensure_demo_database
+        from tui.demo import ensure_demo_database
 
         ensure_demo_database(path)
     elif not path.exists():

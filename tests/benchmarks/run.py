@@ -76,7 +76,7 @@ def fmt_s(seconds: float) -> str:
 
 def build_or_reuse(scale: str, cache: Path) -> tuple[Path, float, bool]:
     """The scale's database, with the seconds its build took (now or when it was built)."""
-    from tui.db.demo import build_demo_database
+    from tui.demo import build_demo_database
 
     path = cache / f"{scale}.sqlite"
     meta = cache / f"{scale}.build.json"

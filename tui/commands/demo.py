@@ -106,7 +106,7 @@ def _progress_printer() -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Build the database and print what is in it."""
-    from tui.db.demo import build_demo_database, read_demo_info
+    from tui.demo import build_demo_database, read_demo_info
 
     path = _target(args)
     now = _parse_now(args.now)
