@@ -122,8 +122,13 @@ def open_core(
     config: Config,
     *,
     build_demo: bool = True,
+    strict: bool = True,
 ) -> Core:
-    """Connect, discover the schema, and work out the clock and whether writes are allowed."""
+    """Connect, discover the schema, and work out the clock and whether writes are allowed.
+
+    ``strict=False`` opens a database that lacks the required ListManager tables (for
+    ``doctor``, which reports them); everything else needs them.
+    """
     demo_path: Path | None = None
     if config.db_url is None:
         url_text, demo_path = _demo_url(config, build=build_demo)
@@ -137,7 +142,7 @@ def open_core(
     engine = create_engine(url, statement_timeout=config.statement_timeout)
     check_connection(engine)
     try:
-        schema = discover(engine, config.schema, release_mode=config.release_mode)
+        schema = discover(engine, config.schema, release_mode=config.release_mode, strict=strict)
         with engine.connect() as conn:
             server_now = db_now(conn)
     except LmError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from typing import Any
@@ -22,11 +23,18 @@ _DRIVERS = {
 
 
 def parse_url(text: str, password: str | None = None) -> URL:
-    """Parse a database URL, filling in lmtriage's driver and an out-of-band password."""
+    """Parse a database URL, filling in lmtriage's driver and an out-of-band password.
+
+    A bare SQLite file path works too (``~`` expanded, made absolute): text without ``://``
+    that has no colon or starts with ``/``, ``~`` or ``.``.
+    """
     if not text or not text.strip():
         raise ConfigError("the database URL is empty")
+    text = text.strip()
+    if "://" not in text and (":" not in text or text[0] in "/~." or text == ":memory:"):
+        return _sqlite_path_url(text)
     try:
-        url = sa.engine.make_url(text.strip())
+        url = sa.engine.make_url(text)
     except (sa.exc.ArgumentError, ValueError) as err:
         raise ConfigError(describe_exception(sa.exc.ArgumentError(str(err)))) from None
     driver = _DRIVERS.get(url.drivername)
@@ -41,6 +49,14 @@ def parse_url(text: str, password: str | None = None) -> URL:
             "postgresql+psycopg:// or sqlite:///"
         )
     return url
+
+
+def _sqlite_path_url(text: str) -> URL:
+    """``sqlite:///<absolute path>`` for a bare file path (built, not parsed: a path may hold
+    ``?``, ``#`` or ``@``)."""
+    if text == ":memory:":
+        return URL.create("sqlite", database=":memory:")
+    return URL.create("sqlite", database=os.path.abspath(os.path.expanduser(text)))
 
 
 def masked(url: URL | str) -> str:

@@ -312,8 +312,13 @@ def discover(
     *,
     schema: str | None = None,
     release_mode: str = "delete",
+    strict: bool = True,
 ) -> BoundSchema:
-    """Reflect the database behind ``engine`` and bind the model to it."""
+    """Reflect the database behind ``engine`` and bind the model to it.
+
+    ``strict`` (the default) refuses a database without the required tables; ``doctor``
+    passes False to report what is missing instead.
+    """
     names = names or SchemaNames()
     with engine.connect() as conn:
         inspector = sa.inspect(conn)
@@ -390,7 +395,7 @@ def discover(
                 )
 
         missing_required = [r for r in reports.values() if r.required and not r.usable]
-        if missing_required:
+        if missing_required and strict:
             what = "; ".join(f"{r.expected_name}: {r.summary()}" for r in missing_required)
             raise DatabaseError(
                 f"this does not look like a ListManager database ({what}); "
