@@ -108,8 +108,32 @@ def text_equals(column: ColumnElement[Any], value: str) -> ColumnElement[bool]:
     return column == value if bindable(value) else sa.false()
 
 
+class likeable(FunctionElement):  # noqa: N801 - reads like the SQL it renders
+    """A text expression LIKE can match: on PostgreSQL under the deterministic "C" collation.
+
+    A column with a nondeterministic collation (case-insensitive ICU, the PostgreSQL mirror
+    of SQL Server's ``_CI_`` collations) makes PostgreSQL refuse LIKE outright ("nondeterministic
+    collations are not supported for LIKE"); matching the lowered text byte for byte under
+    "C" finds the same rows as before everywhere else.
+    """
+
+    type = sa.String()
+    inherit_cache = True
+    name = "likeable"
+
+
+@compiles(likeable)
+def _likeable_default(element: likeable, compiler: Any, **kw: Any) -> str:
+    return compiler.process(next(iter(element.clauses)), **kw)
+
+
+@compiles(likeable, "postgresql")
+def _likeable_pg(element: likeable, compiler: Any, **kw: Any) -> str:
+    return f'({compiler.process(next(iter(element.clauses)), **kw)}) COLLATE "C"'
+
+
 def contains(column: ColumnElement[Any], text: str) -> ColumnElement[bool]:
     """Case-insensitive substring match with the user's text bound as a parameter."""
     if not bindable(text):
         return sa.false()
-    return sa.func.lower(column).like(f"%{like_escape(text.lower())}%", escape="\\")
+    return likeable(sa.func.lower(column)).like(f"%{like_escape(text.lower())}%", escape="\\")
