@@ -123,11 +123,13 @@ def open_core(
     *,
     build_demo: bool = True,
     strict: bool = True,
+    index_report: bool = False,
 ) -> Core:
     """Connect, discover the schema, and work out the clock and whether writes are allowed.
 
     ``strict=False`` opens a database that lacks the required ListManager tables (for
-    ``doctor``, which reports them); everything else needs them.
+    ``doctor``, which reports them); everything else needs them. ``index_report`` reads
+    the indexes the model expects (``doctor`` only; the console starts without).
     """
     demo_path: Path | None = None
     if config.db_url is None:
@@ -142,7 +144,13 @@ def open_core(
     engine = create_engine(url, statement_timeout=config.statement_timeout)
     check_connection(engine)
     try:
-        schema = discover(engine, config.schema, release_mode=config.release_mode, strict=strict)
+        schema = discover(
+            engine,
+            config.schema,
+            release_mode=config.release_mode,
+            strict=strict,
+            index_report=index_report,
+        )
         with engine.connect() as conn:
             server_now = db_now(conn)
     except LmError:

@@ -45,7 +45,11 @@ def add_format_option(
 
 
 def open_core(  # noqa: ANN201 - Core
-    args: argparse.Namespace, *, build_demo: bool = True, strict: bool = True
+    args: argparse.Namespace,
+    *,
+    build_demo: bool = True,
+    strict: bool = True,
+    index_report: bool = False,
 ):
     """Open the database named by the arguments; config warnings go to stderr."""
     import sys
@@ -60,7 +64,7 @@ def open_core(  # noqa: ANN201 - Core
     )
     for warning in config.warnings:
         print(f"lmtriage: warning: {warning}", file=sys.stderr)
-    return _open(config, build_demo=build_demo, strict=strict)
+    return _open(config, build_demo=build_demo, strict=strict, index_report=index_report)
 
 
 def add_stream_option(

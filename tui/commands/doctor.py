@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the report."""
-    core = open_core(args, strict=False)
+    core = open_core(args, strict=False, index_report=True)
     d = core.schema.discovery
     missing = [t.expected_name for t in d.tables.values() if t.required and not t.usable]
     has_blocks = any(d.tables[k].usable for k in ("blocked_domains", "blocked_ips"))
