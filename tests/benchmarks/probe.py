@@ -191,27 +191,34 @@ async def _paging(db: str, pages: int) -> None:
         )
 
 
-async def _long_session(db: str, cycles: int, warm_up: int = 50) -> None:
-    """The console auto-refreshing as fast as it can: ``cycles`` RefreshDone handled after
-    ``warm_up``; the resident set after the warm-up and at the end."""
-    import gc
+def _console(db: str, tmp: str, refresh_seconds: float):  # noqa: ANN202 - (Core, app)
+    """The console on ``db`` with its auto-refresh interval set, the audit in ``tmp``."""
     import os
-    import tempfile
     from pathlib import Path
 
     from tui.config import load_config
     from tui.core import open_core
     from tui.db.audit import AuditStore
     from tui.ui.app import build_app
+
+    config = Path(tmp) / "config.toml"
+    config.write_text(f"[ui]\nrefresh_seconds = {refresh_seconds}\n")
+    os.chmod(config, 0o600)
+    core = open_core(load_config(db=db, config=str(config), env={}))
+    core.__dict__["audit"] = AuditStore.at_path(Path(tmp) / "audit.sqlite")
+    return core, build_app(core)
+
+
+async def _long_session(db: str, cycles: int, warm_up: int = 50) -> None:
+    """The console auto-refreshing as fast as it can: ``cycles`` RefreshDone handled after
+    ``warm_up``; the resident set after the warm-up and at the end."""
+    import gc
+    import tempfile
+
     from tui.ui.messages import RefreshDone
 
     with tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "config.toml"
-        config.write_text("[ui]\nrefresh_seconds = 0.001\n")
-        os.chmod(config, 0o600)
-        core = open_core(load_config(db=db, config=str(config), env={}))
-        core.__dict__["audit"] = AuditStore.at_path(Path(tmp) / "audit.sqlite")
-        app = build_app(core)
+        core, app = _console(db, tmp, 0.001)
         handled = {"ok": 0, "failed": 0}
 
         def count(message: object) -> None:
@@ -249,23 +256,12 @@ async def _refresh(db: str, cycles: int, warm_up: int = 3) -> None:
     """Refresh cycles of an idle console on pane 1 (auto-refresh off, started by hand): from
     the start of a refresh to its keys applied and the rows on screen read again, rows and
     evidence. Nothing changes in the database meanwhile."""
-    import os
     import tempfile
-    from pathlib import Path
 
-    from tui.config import load_config
-    from tui.core import open_core
-    from tui.db.audit import AuditStore
-    from tui.ui.app import build_app
     from tui.ui.messages import RefreshDone
 
     with tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "config.toml"
-        config.write_text("[ui]\nrefresh_seconds = 0\n")
-        os.chmod(config, 0o600)
-        core = open_core(load_config(db=db, config=str(config), env={}))
-        core.__dict__["audit"] = AuditStore.at_path(Path(tmp) / "audit.sqlite")
-        app = build_app(core)
+        core, app = _console(db, tmp, 0)
         done = {"n": 0}
 
         def count(message: object) -> None:

@@ -1,12 +1,12 @@
-"""Throwaway PostgreSQL databases with their own encoding or collations, for one test module.
+"""Throwaway PostgreSQL databases: created under a random name, dropped afterwards.
 
-The shared ``pg_database`` fixture (tests/conftest.py) is one UTF-8 database per session;
-the encoding and collation tests need databases created differently, each under a random
-name and dropped afterwards.
+The shared ``pg_database`` fixture (tests/conftest.py) is one of them per session; the
+encoding tests make their own in SQL_ASCII and LATIN1.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,12 +14,16 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import PG_ADMIN_URL, PG_WANTED
+PG_ADMIN_URL = os.environ.get(
+    "LMTRIAGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+PG_WANTED = os.environ.get("LMTRIAGE_TEST_PG") == "1"
 
 
 @contextmanager
 def temp_pg_database(*, encoding: str | None = None, locale: str = "C") -> Iterator[str]:
-    """A new empty database (``encoding`` e.g. SQL_ASCII or LATIN1); its URL."""
+    """A new empty database (``encoding`` e.g. SQL_ASCII or LATIN1); its URL. Skips the
+    test when PostgreSQL tests are not wanted."""
     if not PG_WANTED:
         pytest.skip("PostgreSQL tests need LMTRIAGE_TEST_PG=1 (and a server at 127.0.0.1:5432)")
     name = f"lmtriage_test_{uuid.uuid4().hex[:10]}"

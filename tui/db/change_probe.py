@@ -15,37 +15,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
 
 from tui.db.discover import BoundSchema
 from tui.db.queries import BlockFilter, _block_where, table_key
-
-
-class epoch_seconds(FunctionElement):  # noqa: N801 - reads like the SQL it renders
-    """Whole seconds of a timestamp since a fixed instant, as a BIGINT (NULL stays NULL)."""
-
-    type = sa.BigInteger()
-    inherit_cache = True
-    name = "epoch_seconds"
-
-
-@compiles(epoch_seconds)
-def _epoch_sqlite(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
-    return f"CAST(strftime('%s', {compiler.process(next(iter(element.clauses)), **kw)}) AS INTEGER)"
-
-
-@compiles(epoch_seconds, "postgresql")
-def _epoch_pg(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
-    return (
-        f"CAST(EXTRACT(EPOCH FROM {compiler.process(next(iter(element.clauses)), **kw)}) AS BIGINT)"
-    )
-
-
-@compiles(epoch_seconds, "mssql")
-def _epoch_mssql(element: epoch_seconds, compiler: Any, **kw: Any) -> str:
-    col = compiler.process(next(iter(element.clauses)), **kw)
-    return f"CAST(DATEDIFF(SECOND, '2000-01-01', {col}) AS BIGINT)"
+from tui.db.sqlfuncs import epoch_seconds
 
 
 def key_probe(schema: BoundSchema, conn: Connection, filt: BlockFilter) -> tuple[Any, ...]:

@@ -14,8 +14,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
 
 from tui.db.discover import BoundSchema
 from tui.db.records import (
@@ -35,6 +33,7 @@ from tui.db.sqlfuncs import (
     keyset_before,
     prefix,
     text_equals,
+    unindexed,
 )
 from tui.errors import NotFoundError
 from tui.textsafe import coerce_text
@@ -606,29 +605,6 @@ def volume_series(
     return VolumeSeries(start=start, end=end, bins=total, failed_bins=failed, source="tracking")
 
 
-class _Unindexed(FunctionElement):
-    """A column SQLite must not pick an index for (``+col``, a no-op); itself elsewhere."""
-
-    inherit_cache = True
-    name = "unindexed"
-
-
-@compiles(_Unindexed)
-def _unindexed_default(element: _Unindexed, compiler: Any, **kw: Any) -> str:
-    return compiler.process(next(iter(element.clauses)), **kw)
-
-
-@compiles(_Unindexed, "sqlite")
-def _unindexed_sqlite(element: _Unindexed, compiler: Any, **kw: Any) -> str:
-    return "+" + compiler.process(next(iter(element.clauses)), **kw)
-
-
-def _unindexed(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    out = _Unindexed(column)
-    out.type = column.type
-    return out
-
-
 def _large_aggregate_settings(conn: Connection) -> None:
     """PostgreSQL, for this transaction: no JIT (its compile time is a fixed cost of about
     0.2 s) and memory enough that grouping 50,000 domains does not spill to disk."""
@@ -714,7 +690,8 @@ def dashboard(
             # stream) and sorts every attempt of the week by domain in a temporary B-tree (8 s
             # at 10 million attempts); instead the (Domain, MailStreamID, AttemptTime, code)
             # index is read in domain order and grouped as it streams by (under 3 s).
-            when = _unindexed(a.c.AttemptTime)
+            when = unindexed(a.c.AttemptTime)
+            when.type = a.c.AttemptTime.type
             stmt = stmt.where(when >= since, when <= now)
         _large_aggregate_settings(conn)
         for r in conn.execute(stmt):

@@ -48,6 +48,23 @@ class DemoSummary:
     blocks_by_provider: dict[str, int] = field(default_factory=dict)
     size_bytes: int = 0
 
+    @classmethod
+    def of(
+        cls, w: World, where: Path | str, counts: dict[str, int], started: float, size: int
+    ) -> DemoSummary:
+        """The summary of world ``w`` written to ``where`` (``started``: its perf_counter)."""
+        return cls(
+            path=where,
+            counts=dict(counts),
+            anchor_time=w.now,
+            seconds=time.perf_counter() - started,
+            seed=w.seed,
+            scale=w.scale(),
+            blocks_by_cause=w.by_cause(),
+            blocks_by_provider=w.by_provider(),
+            size_bytes=size,
+        )
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-friendly dict."""
         return {
@@ -77,26 +94,22 @@ def normalise_now(now: datetime | None) -> datetime:
     return now.replace(microsecond=0)
 
 
+# The default scale: the embedded demo (S in the benchmarks).
+DEFAULT_SCALE = {"attempts": 200_000, "blocks": 400, "domains": 300, "streams": 4}
+
+
 def make_world(
-    *,
-    attempts: int,
-    blocks: int,
-    domains: int,
-    streams: int,
-    seed: int,
-    now: datetime,
-    progress: Progress | None = None,
+    *, seed: int = 7, now: datetime, progress: Progress | None = None, **scale: int
 ) -> World:
-    """Streams, domains, blocks and the blocks' attempt times, ready for the rows."""
-    w = World(
-        attempts=attempts,
-        blocks=blocks,
-        domains=domains,
-        streams=streams,
-        seed=seed,
-        now=now,
-        progress=progress,
-    )
+    """Streams, domains, blocks and the blocks' attempt times, ready for the rows.
+
+    ``scale``: ``attempts``, ``blocks``, ``domains``, ``streams`` (default
+    :data:`DEFAULT_SCALE`).
+    """
+    unknown = set(scale) - set(DEFAULT_SCALE)
+    if unknown:
+        raise TypeError(f"unknown demo scale argument(s): {', '.join(sorted(unknown))}")
+    w = World(**(DEFAULT_SCALE | scale), seed=seed, now=now, progress=progress)
     w.tick("streams", 0.0)
     w.make_streams()
     w.make_domains()
@@ -177,16 +190,9 @@ def build_demo_database(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
+    scale = {"attempts": attempts, "blocks": blocks, "domains": domains, "streams": streams}
     try:
-        w = make_world(
-            attempts=attempts,
-            blocks=blocks,
-            domains=domains,
-            streams=streams,
-            seed=seed,
-            now=anchor,
-            progress=progress,
-        )
+        w = make_world(seed=seed, now=anchor, progress=progress, **scale)
         _write_sqlite(w, tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
@@ -196,17 +202,7 @@ def build_demo_database(
         raise
     if progress is not None:
         progress("done", 1.0)
-    return DemoSummary(
-        path=path,
-        counts=dict(w.counts),
-        anchor_time=anchor,
-        seconds=time.perf_counter() - started,
-        seed=seed,
-        scale=w.scale(),
-        blocks_by_cause=w.by_cause(),
-        blocks_by_provider=w.by_provider(),
-        size_bytes=path.stat().st_size,
-    )
+    return DemoSummary.of(w, path, w.counts, started, path.stat().st_size)
 
 
 def read_demo_info(path: Path) -> dict[str, str] | None:

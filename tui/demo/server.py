@@ -219,17 +219,18 @@ def _analyze(engine: Engine) -> None:
 def load_demo(
     url: URL,
     *,
-    attempts: int = 200_000,
-    blocks: int = 400,
-    domains: int = 300,
-    streams: int = 4,
     seed: int = 7,
     now: datetime | None = None,
     force: bool = False,
     collation: str | None = None,
     progress: Progress | None = None,
+    **scale: int,
 ) -> DemoSummary:
-    """Load the demo into the (empty, or demo) database at ``url``; one transaction."""
+    """Load the demo into the (empty, or demo) database at ``url``; one transaction.
+
+    ``scale``: ``attempts``, ``blocks``, ``domains``, ``streams`` as for
+    :func:`tui.demo.build_demo_database`.
+    """
     if url.get_backend_name() == "sqlite":
         raise LmError("a SQLite demo is a file: use build_demo_database")
     started = time.perf_counter()
@@ -239,15 +240,7 @@ def load_demo(
     try:
         with engine.begin() as conn:
             drop = check_target(conn, display, force=force)
-            w = make_world(
-                attempts=attempts,
-                blocks=blocks,
-                domains=domains,
-                streams=streams,
-                seed=seed,
-                now=anchor,
-                progress=progress,
-            )
+            w = make_world(seed=seed, now=anchor, progress=progress, **scale)
             counts = write_world(conn, w, drop=drop, collation=collation)
         if progress is not None:
             progress("analyze", 0.97)
@@ -263,14 +256,4 @@ def load_demo(
         engine.dispose()
     if progress is not None:
         progress("done", 1.0)
-    return DemoSummary(
-        path=display,
-        counts=counts,
-        anchor_time=anchor,
-        seconds=time.perf_counter() - started,
-        seed=seed,
-        scale=w.scale(),
-        blocks_by_cause=w.by_cause(),
-        blocks_by_provider=w.by_provider(),
-        size_bytes=size,
-    )
+    return DemoSummary.of(w, display, counts, started, size)
