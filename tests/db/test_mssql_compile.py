@@ -18,11 +18,13 @@ from sqlalchemy.dialects import mssql
 from tui.config import load_config
 from tui.core import open_core
 from tui.db.audit import AuditStore
+from tui.db.change_probe import key_probe
 from tui.db.queries import (
     BlockFilter,
     ReplyScope,
     block_keys,
     dashboard,
+    dashboard_inputs,
     fetch_blocks,
     iter_blocks,
     list_streams,
@@ -91,6 +93,9 @@ def test_every_statement_compiles_for_mssql(sqlite_db, tmp_path: Path) -> None:
             core.schema, conn, scope, groups[0].text, since=since, before=(sqlite_db.now, 10)
         )
         dashboard(core.schema, conn, None, now=sqlite_db.now, window=timedelta(days=7))
+        dashboard_inputs(core.schema, conn)
+        for sort in ("domain", "next_retry", "since", "description"):
+            key_probe(core.schema, conn, BlockFilter("ip", stream_id=1, text="a_%", sort=sort))
         volume_series(core.schema, conn, 1, start=since, end=sqlite_db.now)
         everything = refs_for_stream(core.schema, conn, None)
     result = release_blocks(
