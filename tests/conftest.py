@@ -7,8 +7,6 @@ and say why.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,11 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support import handmade
-
-PG_ADMIN_URL = os.environ.get(
-    "LMTRIAGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-PG_WANTED = os.environ.get("LMTRIAGE_TEST_PG") == "1"
+from tests.support.pgdb import PG_ADMIN_URL, PG_WANTED, temp_pg_database  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -39,23 +33,8 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A throwaway PostgreSQL database for this test session."""
-    if not PG_WANTED:
-        pytest.skip("PostgreSQL tests need LMTRIAGE_TEST_PG=1 (and a server at 127.0.0.1:5432)")
-    name = f"lmtriage_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
+    with temp_pg_database() as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.dispose()
 
 
 def _reset_pg(url: str) -> None:
@@ -121,7 +100,7 @@ DEMO_NOW = datetime(2026, 11, 23, 9, 0, 0)
 @pytest.fixture(scope="session")
 def demo_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small demo database built once per test session (copy it before writing to it)."""
-    from tui.db.demo import build_demo_database
+    from tui.demo import build_demo_database
 
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
     build_demo_database(path, attempts=20_000, seed=7, now=DEMO_NOW)

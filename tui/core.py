@@ -122,7 +122,7 @@ def display_url_of(cfg: Config) -> str | None:
 def _demo_url(cfg: Config, *, build: bool) -> tuple[str, Path]:
     path = cfg.resolved_demo_path()
     if build:
-        from tui.db.demo import ensure_demo_database
+        from tui.demo import ensure_demo_database
 
         ensure_demo_database(path)
     elif not path.exists():
@@ -136,8 +136,15 @@ def open_core(
     config: Config,
     *,
     build_demo: bool = True,
+    strict: bool = True,
+    index_report: bool = False,
 ) -> Core:
-    """Connect, discover the schema, and work out the clock and whether writes are allowed."""
+    """Connect, discover the schema, and work out the clock and whether writes are allowed.
+
+    ``strict=False`` opens a database that lacks the required ListManager tables (for
+    ``doctor``, which reports them); everything else needs them. ``index_report`` reads
+    the indexes the model expects (``doctor`` only; the console starts without).
+    """
     demo_path: Path | None = None
     if config.db_url is None:
         url_text, demo_path = _demo_url(config, build=build_demo)
@@ -151,7 +158,13 @@ def open_core(
     engine = create_engine(url, statement_timeout=config.statement_timeout)
     check_connection(engine)
     try:
-        schema = discover(engine, config.schema, release_mode=config.release_mode)
+        schema = discover(
+            engine,
+            config.schema,
+            release_mode=config.release_mode,
+            strict=strict,
+            index_report=index_report,
+        )
         with engine.connect() as conn:
             server_now = db_now(conn)
     except LmError:

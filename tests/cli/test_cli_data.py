@@ -182,8 +182,10 @@ def test_not_listmanager(tmp_path: Path, capsys) -> None:
     with engine.begin() as conn:
         conn.exec_driver_sql("create table t (id int)")
     engine.dispose()
-    code, _, err = run(capsys, "doctor", "--db", f"sqlite:///{path}")
+    code, _, err = run(capsys, "blocks", "--db", f"sqlite:///{path}")
     assert code != 0 and "does not look like a ListManager database" in err
+    code, out, err = run(capsys, "doctor", "--db", str(path))  # reports instead of refusing
+    assert code == 1 and "NOT A LISTMANAGER DATABASE" in out and err == ""
 
 
 def test_python_dash_m_entry_point() -> None:

@@ -21,6 +21,7 @@ from tui.block_advice import signature_groups
 from tui.config import load_config
 from tui.core import open_core
 from tui.db.audit import AuditRow, AuditStore
+from tui.db.change_probe import key_probe
 from tui.db.connection_limits import set_limit
 from tui.db.queries import (
     BlockFilter,
@@ -28,6 +29,7 @@ from tui.db.queries import (
     block_keys,
     dashboard,
     dkim_selectors,
+    dashboard_inputs,
     fetch_blocks,
     iter_blocks,
     list_streams,
@@ -108,6 +110,9 @@ def test_every_statement_compiles_for_mssql(sqlite_db, tmp_path: Path) -> None:
         ba._fingerprint(core, conn, wide, since)
         check_sources.reply_senders(core, conn, 2, ["yahoo.com", "gmail.com"])
         dashboard(core.schema, conn, None, now=sqlite_db.now, window=timedelta(days=7))
+        dashboard_inputs(core.schema, conn)
+        for sort in ("domain", "next_retry", "since", "description"):
+            key_probe(core.schema, conn, BlockFilter("ip", stream_id=1, text="a_%", sort=sort))
         volume_series(core.schema, conn, 1, start=since, end=sqlite_db.now)
         everything = refs_for_stream(core.schema, conn, None)
         plan = plan_for_cli(core.schema, conn, domains=["gmail.com", "yahoo.com"])

@@ -21,7 +21,7 @@ zone names an admin sees in real rejections. Addresses are documentation ranges 
   ``stale_mx_ips`` are left out, so their blocks read as **stale** (MX moved);
 * every default blocklist zone answers its 127.0.0.2 test entry.
 
-The demo database (``tui.db.demo``) records an explicit *manifest* of every record it wants
+The demo database (``tui.demo``) records an explicit *manifest* of every record it wants
 published; :func:`zones_from_manifest` renders that exactly, with no choices of its own.
 
 The shipped files in ``tui/checks/demo_zones/`` are ``build_demo_zones`` of the ``DEMO_*``
@@ -309,7 +309,7 @@ def build_demo_zones(
 def zones_from_manifest(
     manifest: Mapping[str, Any], *, dnsbl_zones: Sequence[str] = DEFAULT_DNSBL_ZONES
 ) -> dict[str, str]:
-    """Zone texts for the demo database's manifest (``tui.db.demo.MANIFEST_DOC``, version 1).
+    """Zone texts for the demo database's manifest (``tui.demo.MANIFEST_DOC``, version 1).
 
     Unlike :func:`build_demo_zones`, nothing is decided here: the manifest names every PTR,
     SPF, DMARC and DKIM record, each receiving domain's MX hosts and addresses, and each

@@ -44,7 +44,13 @@ def add_format_option(
     )
 
 
-def open_core(args: argparse.Namespace, *, build_demo: bool = True):  # noqa: ANN201 - Core
+def open_core(  # noqa: ANN201 - Core
+    args: argparse.Namespace,
+    *,
+    build_demo: bool = True,
+    strict: bool = True,
+    index_report: bool = False,
+):
     """Open the database named by the arguments; config warnings go to stderr."""
     import sys
 
@@ -58,7 +64,7 @@ def open_core(args: argparse.Namespace, *, build_demo: bool = True):  # noqa: AN
     )
     for warning in config.warnings:
         print(f"lmtriage: warning: {warning}", file=sys.stderr)
-    return _open(config, build_demo=build_demo)
+    return _open(config, build_demo=build_demo, strict=strict, index_report=index_report)
 
 
 def add_stream_option(

@@ -1,4 +1,4 @@
-"""``lmtriage demo``: write the demo database (the embedded default, or a file of your choice)."""
+"""``lmtriage demo``: write the demo database (the embedded default, a file, or a server)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,12 @@ from typing import Any
 from tui.commands.common import add_common_options, add_format_option
 from tui.commands.output import dumps, render_table
 from tui.errors import LmError
+
+# The two scales the benchmarks use; S is the embedded demo.
+SCALES: dict[str, dict[str, int]] = {
+    "S": {"attempts": 200_000, "blocks": 400, "domains": 300, "streams": 4},
+    "L": {"attempts": 10_000_000, "blocks": 100_000, "domains": 50_000, "streams": 8},
+}
 
 
 def _positive(text: str) -> int:
@@ -29,40 +35,39 @@ def register(subparsers: Any) -> None:
         "demo",
         help="write the demo database",
         description=(
-            "Write a realistic demo ListManager database (SQLite): streams, blocks at real "
-            "providers with the replies behind them, a week of delivery attempts. The same "
+            "Write a realistic demo ListManager database: streams, blocks at real providers "
+            "with the replies behind them, a week of delivery attempts. A SQLite file by "
+            "default; with --db, loaded into a PostgreSQL or SQL Server database (bulk "
+            "loaded; refused where ListManager tables that are not a demo exist). The same "
             "--seed and --now give the same database."
         ),
     )
     add_common_options(p)
     p.add_argument("--path", metavar="FILE", help="where to write it (default: the embedded demo)")
     p.add_argument(
-        "--attempts",
-        metavar="N",
-        type=_positive,
-        default=200_000,
-        help="delivery attempts (default 200000)",
+        "--scale",
+        choices=tuple(SCALES),
+        default="S",
+        help="S: 200,000 attempts, 400 IP blocks (default); L: 10,000,000 attempts, "
+        "100,000 IP blocks, 50,000 domains, 8 streams",
     )
     p.add_argument(
-        "--blocks", metavar="N", type=_positive, default=400, help="IP-pair blocks (default 400)"
+        "--attempts", metavar="N", type=_positive, help="delivery attempts (default: the scale's)"
     )
-    p.add_argument(
-        "--domains",
-        metavar="N",
-        type=_positive,
-        default=300,
-        help="receiving domains (default 300)",
-    )
-    p.add_argument(
-        "--streams", metavar="N", type=_positive, default=4, help="MailStreams, 1 to 8 (default 4)"
-    )
+    p.add_argument("--blocks", metavar="N", type=_positive, help="IP-pair blocks")
+    p.add_argument("--domains", metavar="N", type=_positive, help="receiving domains")
+    p.add_argument("--streams", metavar="N", type=_positive, help="MailStreams, 1 to 8")
     p.add_argument("--seed", metavar="S", type=int, default=7, help="random seed (default 7)")
     p.add_argument(
         "--now",
         metavar="ISO",
         help="the anchor time the data is built around (default: now, floored to the hour)",
     )
-    p.add_argument("--force", action="store_true", help="replace an existing demo database")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing demo database (never anything else)",
+    )
     add_format_option(p, choices=("table", "json"))
     p.set_defaults(run=run)
 
@@ -104,16 +109,48 @@ def _progress_printer() -> Any:
     return show
 
 
+def _sizes(args: argparse.Namespace) -> dict[str, int]:
+    sizes = dict(SCALES[args.scale])
+    for key in sizes:
+        if getattr(args, key) is not None:
+            sizes[key] = getattr(args, key)
+    if not 1 <= sizes["streams"] <= 8:
+        raise LmError("--streams must be between 1 and 8")
+    if sizes["domains"] < 1:
+        raise LmError("--domains must be at least 1")
+    return sizes
+
+
+def _server_url(args: argparse.Namespace) -> Any:
+    """The --db URL parsed (password from the environment or config), or None without --db."""
+    if getattr(args, "db", None) is None:
+        return None
+    from tui.config import load_config
+    from tui.db.connect import parse_url
+
+    config = load_config(db=args.db, config=getattr(args, "config", None))
+    if args.path:
+        raise LmError("give --path or --db, not both")
+    return parse_url(config.db_url or "", config.db_password)
+
+
 def run(args: argparse.Namespace) -> int:
     """Build the database and print what is in it."""
-    from tui.db.demo import build_demo_database, read_demo_info
+    sizes = _sizes(args)
+    now = _parse_now(args.now)
+    url = _server_url(args)
+    if url is not None and url.get_backend_name() != "sqlite":
+        from tui.demo.server import load_demo
+
+        summary = load_demo(
+            url, **sizes, seed=args.seed, now=now, force=args.force, progress=_progress_printer()
+        )
+        return _report(args, summary, str(summary.path))
+    if url is not None:
+        args.path = url.database
+    from tui.demo import build_demo_database, read_demo_info
 
     path = _target(args)
-    now = _parse_now(args.now)
-    if not 1 <= args.streams <= 8:
-        raise LmError("--streams must be between 1 and 8")
-    if args.domains < 1:
-        raise LmError("--domains must be at least 1")
     if path.exists():
         if path.is_dir():
             raise LmError(f"{path} is a directory; give a file name with --path")
@@ -125,17 +162,14 @@ def run(args: argparse.Namespace) -> int:
             raise LmError(f"{path} already holds a demo database; add --force to rebuild it")
     try:
         summary = build_demo_database(
-            path,
-            attempts=args.attempts,
-            blocks=args.blocks,
-            domains=args.domains,
-            streams=args.streams,
-            seed=args.seed,
-            now=now,
-            progress=_progress_printer(),
+            path, **sizes, seed=args.seed, now=now, progress=_progress_printer()
         )
     except OSError as err:
         raise LmError(f"cannot write {path}: {err.strerror or err}") from None
+    return _report(args, summary, str(path))
+
+
+def _report(args: argparse.Namespace, summary: Any, where: str) -> int:
     if args.format == "json":
         sys.stdout.write(dumps(summary.to_json(), indent=2) + "\n")
         return 0
@@ -147,5 +181,5 @@ def run(args: argparse.Namespace) -> int:
         f"anchor time {summary.anchor_time.isoformat(sep=' ')}, seed {summary.seed}, "
         f"{summary.size_bytes / 1e6:.1f} MB in {summary.seconds:.1f} s\n"
     )
-    sys.stdout.write(f"wrote {path}\n")
+    sys.stdout.write(f"wrote {where}\n")
     return 0

@@ -1,4 +1,8 @@
-"""``lmtriage doctor``: what lmtriage found in the database, and what a DBA could add."""
+"""``lmtriage doctor``: what lmtriage found in the database, and what a DBA could add.
+
+It also reports on a database without the ListManager tables (what is missing, exit status 1)
+instead of refusing it like the other commands.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,13 @@ from tui.textsafe import printable
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``doctor`` parser."""
-    p = sub.add_parser("doctor", help="the schema discovery report", description=__doc__)
+    p = sub.add_parser(
+        "doctor",
+        help="the schema discovery report",
+        description="What lmtriage found in the database (tables, columns, indexes, the "
+        "user's rights) and the CREATE INDEX a DBA could run. Exit status 1 when a required "
+        "ListManager table is missing.",
+    )
     add_common_options(p)
     add_format_option(p, ("table", "json"))
     p.set_defaults(run=run)
@@ -20,8 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the report."""
-    core = open_core(args)
+    core = open_core(args, strict=False, index_report=True)
     d = core.schema.discovery
+    missing = [t.expected_name for t in d.tables.values() if t.required and not t.usable]
+    has_blocks = any(d.tables[k].usable for k in ("blocked_domains", "blocked_ips"))
     cfg = core.config
     audit_location = (
         "table lmtriage_audit_event in the ListManager database"
@@ -38,17 +50,29 @@ def run(args: argparse.Namespace) -> int:
         "audit": audit_location,
         "clock": core.now().isoformat(sep=" ", timespec="seconds"),
         **d.to_json(),
+        "listmanager": not missing,
+        "missing_required_tables": missing,
     }
+    status = 1 if missing else 0
     if args.format == "json":
         sys.stdout.write(dumps(info, indent=2) + "\n")
-        return 0
+        return status
     out = []
+    if missing:
+        out.append(
+            f"NOT A LISTMANAGER DATABASE: required table(s) {', '.join(missing)} missing; "
+            "check the URL, or map the names in the config file's [schema.tables]"
+        )
+        out.append("")
     out.append(f"database      {core.display_url}  (from {cfg.db_source})")
     out.append(f"server        {d.server_version}")
     out.append(f"name / user   {d.database_name or '-'} / {d.db_user or '-'}")
-    out.append(
-        f"writes        {'no: ' + core.read_only_reason if core.read_only else 'yes: ' + d.write_reason}"
-    )
+    if not has_blocks:
+        out.append("writes        - (no block tables)")
+    else:
+        out.append(
+            f"writes        {'no: ' + core.read_only_reason if core.read_only else 'yes: ' + d.write_reason}"
+        )
     out.append(f"release mode  {cfg.release_mode}")
     out.append(f"audit         {audit_location}")
     if d.is_demo:
@@ -91,8 +115,10 @@ def run(args: argparse.Namespace) -> int:
                 f"  --   {ix.table_key} ({cols}) missing: {ix.index.why} will scan the table"
             )
             out.append(f"       a DBA could run: {ix.create_sql}")
+    if not d.indexes:
+        out.append("  (none: the tables they belong to are missing)")
     sys.stdout.write("\n".join(printable(line, max_chars=2000) for line in out) + "\n")
-    return 0
+    return status
 
 
 def _privilege_lines(d) -> list[str]:  # noqa: ANN001 - Discovery

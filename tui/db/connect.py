@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from typing import Any
@@ -22,11 +23,18 @@ _DRIVERS = {
 
 
 def parse_url(text: str, password: str | None = None) -> URL:
-    """Parse a database URL, filling in lmtriage's driver and an out-of-band password."""
+    """Parse a database URL, filling in lmtriage's driver and an out-of-band password.
+
+    A bare SQLite file path works too (``~`` expanded, made absolute): text without ``://``
+    that has no colon or starts with ``/``, ``~`` or ``.``.
+    """
     if not text or not text.strip():
         raise ConfigError("the database URL is empty")
+    text = text.strip()
+    if "://" not in text and (":" not in text or text[0] in "/~." or text == ":memory:"):
+        return _sqlite_path_url(text)
     try:
-        url = sa.engine.make_url(text.strip())
+        url = sa.engine.make_url(text)
     except (sa.exc.ArgumentError, ValueError) as err:
         raise ConfigError(describe_exception(sa.exc.ArgumentError(str(err)))) from None
     driver = _DRIVERS.get(url.drivername)
@@ -41,6 +49,14 @@ def parse_url(text: str, password: str | None = None) -> URL:
             "postgresql+psycopg:// or sqlite:///"
         )
     return url
+
+
+def _sqlite_path_url(text: str) -> URL:
+    """``sqlite:///<absolute path>`` for a bare file path (built, not parsed: a path may hold
+    ``?``, ``#`` or ``@``)."""
+    if text == ":memory:":
+        return URL.create("sqlite", database=":memory:")
+    return URL.create("sqlite", database=os.path.abspath(os.path.expanduser(text)))
 
 
 def masked(url: URL | str) -> str:
@@ -79,6 +95,8 @@ def create_engine(
         raise ConfigError(describe_exception(err)) from None
     if backend == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_lenient_text)
+    elif backend == "postgresql" and engine.dialect.driver == "psycopg":
+        sa.event.listen(engine, "do_connect", _pg_connect)
     _watch_disconnects(engine)
     return engine
 
@@ -129,6 +147,60 @@ def _sqlite_lenient_text(dbapi_conn: Any, _record: Any) -> None:
     """Decode TEXT with replacement: a reply stored as invalid UTF-8 must not stop a query
     (the default raises ``OperationalError: Could not decode to UTF-8``)."""
     dbapi_conn.text_factory = lambda raw: raw.decode("utf-8", errors="replace")
+
+
+def _pg_connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    """Connect with psycopg; on a SQL_ASCII database, read text as UTF-8 with the bytes that
+    are not UTF-8 kept as lone surrogates (shown as ``\\xNN``, written back unchanged).
+
+    psycopg hands back ``bytes`` for every text value of a SQL_ASCII database, which neither
+    SQLAlchemy (its version check) nor a console can use. Everywhere else the driver's own
+    fast decoding stays.
+    """
+    conn = dialect.loaded_dbapi.connect(*cargs, **cparams)
+    if conn.info.encoding == "ascii":
+        _register_sql_ascii_text(conn.adapters)
+    return conn
+
+
+def _register_sql_ascii_text(adapters: Any) -> None:
+    """Text loaders and str dumpers for one SQL_ASCII connection (see :func:`_pg_connect`)."""
+    from psycopg.adapt import Loader
+    from psycopg.pq import Format
+    from psycopg.types import string
+
+    class Text(Loader):
+        def load(self, data: Any) -> str:
+            return bytes(data).decode("utf-8", "surrogateescape")
+
+    class TextBinary(Text):
+        format = Format.BINARY
+
+    for name in ("bpchar", "name", "text", "varchar", '"char"'):
+        adapters.register_loader(name, Text)
+        adapters.register_loader(name, TextBinary)
+    adapters.register_loader(0, Text)  # unknown types, text format (as psycopg does)
+
+    def dumper(base: type) -> type:
+        class Dumper(base):  # type: ignore[valid-type, misc]
+            def dump(self, obj: str) -> bytes:
+                if "\x00" in obj and self.format == Format.TEXT:
+                    return super().dump(obj)  # psycopg's own error for NUL
+                return obj.encode("utf-8", "surrogateescape")
+
+        return Dumper
+
+    # In psycopg's order: the last one registered is the default for str.
+    for base in (
+        string.StrBinaryDumperName,
+        string.StrBinaryDumperVarchar,
+        string.StrBinaryDumper,
+        string.StrDumperName,
+        string.StrDumperVarchar,
+        string.StrDumper,
+        string.StrDumperUnknown,
+    ):
+        adapters.register_dumper(str, dumper(base))
 
 
 def check_connection(engine: Engine) -> None:

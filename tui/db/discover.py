@@ -315,8 +315,17 @@ def discover(
     *,
     schema: str | None = None,
     release_mode: str = "delete",
+    strict: bool = True,
+    index_report: bool = True,
 ) -> BoundSchema:
-    """Reflect the database behind ``engine`` and bind the model to it."""
+    """Reflect the database behind ``engine`` and bind the model to it.
+
+    ``strict`` (the default) refuses a database without the required tables; ``doctor``
+    passes False to report what is missing instead. ``index_report`` False skips the index
+    report (only ``doctor`` shows it; the console starts faster without it). Columns and the
+    tables a release copies are reflected in batches: one catalog query for all tables on
+    PostgreSQL, not one per table.
+    """
     names = names or SchemaNames()
     with engine.connect() as conn:
         inspector = sa.inspect(conn)
@@ -335,6 +344,8 @@ def discover(
         bound: dict[str, sa.Table] = {}
         full: dict[str, sa.Table] = {}
         live_columns: dict[str, list[dict[str, Any]]] = {}
+        columns_of = _columns_of(inspector, live, names, schema)
+        full_keys: dict[str, str] = {}
         for spec in MODEL:
             expected = names.table_name(spec.key)
             remapped = names.is_remapped(spec.key)
@@ -356,7 +367,7 @@ def discover(
             reports[spec.key] = report
             if not found_name:
                 continue
-            columns = inspector.get_columns(found_name, schema=schema)
+            columns = columns_of(found_name)
             live_columns[spec.key] = columns
             physical = [c["name"] for c in columns]
             present = []
@@ -388,12 +399,17 @@ def discover(
                 schema=schema,
             )
             if spec.key in ("blocked_domains", "blocked_ips", "connection_limits"):
-                full[spec.key] = sa.Table(
-                    found_name, full_metadata, schema=schema, autoload_with=conn
-                )
+                full_keys[spec.key] = found_name
+        if full_keys:
+            full_metadata.reflect(
+                bind=conn, schema=schema, only=list(full_keys.values()), views=True
+            )
+            for key, found_name in full_keys.items():
+                qualified = f"{schema}.{found_name}" if schema else found_name
+                full[key] = full_metadata.tables[qualified]
 
         missing_required = [r for r in reports.values() if r.required and not r.usable]
-        if missing_required:
+        if missing_required and strict:
             what = "; ".join(f"{r.expected_name}: {r.summary()}" for r in missing_required)
             raise DatabaseError(
                 f"this does not look like a ListManager database ({what}); "
@@ -413,7 +429,9 @@ def discover(
             # Blocks stay readable; every feature built on the attempt log is off, and says why.
             attempts.status = UNREADABLE
             bound.pop("attempts", None)
-        index_reports = _index_reports(inspector, conn, reports, bound, schema)
+        index_reports = (
+            _index_reports(inspector, conn, reports, bound, schema) if index_report else []
+        )
         can_write, reason = _write_privilege(privileges, how, reports, release_mode)
         demo_name = _lookup(live, DEMO_INFO_TABLE)
         demo_info: dict[str, str] = {}
@@ -436,6 +454,29 @@ def discover(
             privileges_how=how,
         )
     return BoundSchema(discovery, bound, full)
+
+
+def _columns_of(inspector: Any, live: list[str], names: SchemaNames, schema: str | None) -> Any:
+    """A lookup of live columns by table name, reflected at once for every table the model
+    might bind (one query on PostgreSQL and SQL Server; SQLite asks per table anyway)."""
+    wanted = set()
+    for spec in MODEL:
+        for candidate in (names.table_name(spec.key), *spec.alternatives):
+            hit = _lookup(live, candidate)
+            if hit:
+                wanted.add(hit)
+    try:
+        batch = inspector.get_multi_columns(schema=schema, filter_names=sorted(wanted))
+        by_name = {key[1]: cols for key, cols in batch.items()}
+    except NotImplementedError:  # a database error goes up: the transaction is spoilt
+        by_name = {}
+
+    def columns(name: str) -> list[dict[str, Any]]:
+        if name in by_name:
+            return by_name[name]
+        return inspector.get_columns(name, schema=schema)
+
+    return columns
 
 
 def _index_reports(

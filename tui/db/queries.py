@@ -28,13 +28,13 @@ from tui.db.records import (
     VolumeSeries,
 )
 from tui.db.sqlfuncs import (
-    MAX_PARAMS_PER_STATEMENT,
     chunks,
     contains,
     keyset_after,
     keyset_before,
     prefix,
     text_equals,
+    unindexed,
 )
 from tui.errors import NotFoundError
 from tui.textsafe import coerce_text
@@ -780,6 +780,44 @@ def volume_series(
     return VolumeSeries(start=start, end=end, bins=total, failed_bins=failed, source="tracking")
 
 
+def _large_aggregate_settings(conn: Connection) -> None:
+    """PostgreSQL, for this transaction: no JIT (its compile time is a fixed cost of about
+    0.2 s) and memory enough that grouping 50,000 domains does not spill to disk."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL jit = off")
+        conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+
+
+def dashboard_inputs(schema: BoundSchema, conn: Connection) -> tuple[Any, ...]:
+    """A fingerprint of every table the dashboard reads, cheap at any size (index ends and
+    small-table counts): equal fingerprints, equal window and stream give the same dashboard.
+
+    The attempt log is append-only with growing ids (ListManager purges its oldest rows), so
+    its lowest and highest AttemptID say whether rows came or went.
+    """
+    out: list[Any] = []
+    if schema.has("attempts"):
+        a = schema.t("attempts")
+        # Two statements: SQLite reads one end of an index only for a lone min() or max().
+        out.append(conn.execute(sa.select(sa.func.min(a.c.AttemptID))).scalar())
+        out.append(conn.execute(sa.select(sa.func.max(a.c.AttemptID))).scalar())
+    for key in ("blocked_ips", "blocked_domains"):
+        t = schema.t(key)
+        ids = sa.cast(t.c.BlockID, sa.BigInteger)  # SQL Server: SUM(int) overflows int
+        out += list(
+            conn.execute(
+                sa.select(sa.func.count(), sa.func.max(t.c.BlockID), sa.func.sum(ids))
+            ).one()
+        )
+    if schema.has("stream_tracking"):
+        t = schema.t("stream_tracking")
+        out += list(conn.execute(sa.select(sa.func.count(), sa.func.max(t.c.IntervalStart))).one())
+    if schema.has("node_addresses") and schema.has("stream_addresses"):
+        for key in ("node_addresses", "stream_addresses"):
+            out.append(conn.execute(sa.select(sa.func.count()).select_from(schema.t(key))).scalar())
+    return tuple(out)
+
+
 def dashboard(
     schema: BoundSchema,
     conn: Connection,
@@ -812,17 +850,25 @@ def dashboard(
                 count_if(code.between(400, 499)),
                 count_if(code >= 500),
             )
-            .where(a.c.AttemptTime >= since, a.c.AttemptTime <= now)
             .group_by(a.c.Domain)
             .order_by(sa.func.count().desc(), a.c.Domain)
             .limit(top)
         )
         if stream_id is not None:
-            stmt = stmt.where(a.c.MailStreamID == stream_id)
+            # One stream: a range of the (MailStreamID, AttemptTime, Domain, code) index.
+            stmt = stmt.where(
+                a.c.MailStreamID == stream_id, a.c.AttemptTime >= since, a.c.AttemptTime <= now
+            )
         else:
-            # Every stream named, so the (MailStreamID, AttemptTime, …) index still serves.
-            ids = [s.id for s in list_streams(schema, conn)][:MAX_PARAMS_PER_STATEMENT]
-            stmt = stmt.where(a.c.MailStreamID.in_(ids))
+            # All streams: no stream condition, and the time range kept away from SQLite's
+            # index choice. Otherwise it range-scans the stream index (a skip-scan over every
+            # stream) and sorts every attempt of the week by domain in a temporary B-tree (8 s
+            # at 10 million attempts); instead the (Domain, MailStreamID, AttemptTime, code)
+            # index is read in domain order and grouped as it streams by (under 3 s).
+            when = unindexed(a.c.AttemptTime)
+            when.type = a.c.AttemptTime.type
+            stmt = stmt.where(when >= since, when <= now)
+        _large_aggregate_settings(conn)
         for r in conn.execute(stmt):
             domains.append(
                 DomainStatus(

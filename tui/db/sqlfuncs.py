@@ -108,8 +108,55 @@ def text_equals(column: ColumnElement[Any], value: str) -> ColumnElement[bool]:
     return column == value if bindable(value) else sa.false()
 
 
+def one_column_function(
+    name: str, templates: dict[str, str], type_: Any = None
+) -> type[FunctionElement[Any]]:
+    """A SQL construct of one expression spelt per dialect: ``templates`` maps a dialect name
+    (or ``"default"``, else the expression itself) to text with ``{}`` where the compiled
+    expression goes."""
+    cls = type(name, (FunctionElement,), {"inherit_cache": True, "name": name})
+    if type_ is not None:
+        cls.type = type_
+
+    def render(dialect: str | None) -> Any:
+        template = templates.get(dialect or "default", "{}")
+
+        def compile_it(element: Any, compiler: Any, **kw: Any) -> str:
+            return template.format(compiler.process(next(iter(element.clauses)), **kw))
+
+        return compile_it
+
+    compiles(cls)(render(None))
+    for dialect in templates:
+        if dialect != "default":
+            compiles(cls, dialect)(render(dialect))
+    return cls
+
+
+# A text expression LIKE can match: on PostgreSQL under the deterministic "C" collation. A
+# column with a nondeterministic collation (case-insensitive ICU, the PostgreSQL mirror of SQL
+# Server's _CI_ collations) makes PostgreSQL refuse LIKE outright ("nondeterministic collations
+# are not supported for LIKE"); the lowered text matched byte for byte under "C" finds the same
+# rows as before everywhere else.
+likeable = one_column_function("likeable", {"postgresql": '({}) COLLATE "C"'}, sa.String())
+
+# A column SQLite must not pick an index for (``+col`` is a no-op there); itself elsewhere.
+unindexed = one_column_function("unindexed", {"sqlite": "+{}"})
+
+# Whole seconds of a timestamp since a fixed instant, as a BIGINT (NULL stays NULL).
+epoch_seconds = one_column_function(
+    "epoch_seconds",
+    {
+        "default": "CAST(strftime('%s', {}) AS INTEGER)",
+        "postgresql": "CAST(EXTRACT(EPOCH FROM {}) AS BIGINT)",
+        "mssql": "CAST(DATEDIFF(SECOND, '2000-01-01', {}) AS BIGINT)",
+    },
+    sa.BigInteger(),
+)
+
+
 def contains(column: ColumnElement[Any], text: str) -> ColumnElement[bool]:
     """Case-insensitive substring match with the user's text bound as a parameter."""
     if not bindable(text):
         return sa.false()
-    return sa.func.lower(column).like(f"%{like_escape(text.lower())}%", escape="\\")
+    return likeable(sa.func.lower(column)).like(f"%{like_escape(text.lower())}%", escape="\\")

@@ -27,7 +27,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from tui.core import Core
-from tui.db import queries
+from tui.db import change_probe, queries
 from tui.db.queries import SORT_COLUMNS, BlockFilter
 from tui.db.records import Block, BlockKey, BlockKind, Stream
 from tui.db.release import ReleaseResult
@@ -600,7 +600,7 @@ class LmTriageApp(ReleaseFlow, App[int]):
                     else:
                         if pane != shown:
                             self._first_paint.wait(FIRST_PAINT_WAIT)
-                        result.keys[pane] = queries.block_keys(core.schema, conn, filters[pane])
+                        result.keys[pane] = self._keys_unless_unchanged(conn, pane, filters[pane])
                     if pane == shown and len(order) > 1:
                         # Posted, not called: the worker goes on to the other pane's keys
                         # without waiting for the UI thread (a round trip every refresh).
@@ -610,6 +610,19 @@ class LmTriageApp(ReleaseFlow, App[int]):
             self.post_message(RefreshDone(None, WorkFailed("refresh", err).text))
             return
         self.post_message(RefreshDone(result))
+
+    def _keys_unless_unchanged(self, conn: Any, pane: str, filt: BlockFilter) -> list[int]:
+        """The pane's key list, read again only when its probe (count, highest and summed
+        BlockID, latest NextRetry, the sort column's checksum) moved since the last read; a
+        copy, so the table still re-reads the rows on screen. Refresh worker thread only."""
+        memo: dict[str, tuple[Any, list[int]]] = self.__dict__.setdefault("_key_memo", {})
+        probe = change_probe.key_probe(self.core.schema, conn, filt)
+        last = memo.get(pane)
+        if last is not None and last[0] == probe:
+            return list(last[1])
+        keys = queries.block_keys(self.core.schema, conn, filt)
+        memo[pane] = (probe, keys)
+        return list(keys)
 
     @on(RefreshDone)
     def refresh_done(self, message: RefreshDone) -> None:
@@ -710,11 +723,25 @@ class LmTriageApp(ReleaseFlow, App[int]):
     def _dashboard_worker(self, stream: Stream | None) -> None:
         """The dashboard's queries (thread)."""
         core = self.core
+        # To the minute the dashboard shows ("… to 12:34"): within a minute, and while the
+        # tables it reads are unchanged (dashboard_inputs), its figures are the same.
+        now = core.now().replace(second=0, microsecond=0)
         try:
             with core.connect() as conn:
-                dash = queries.dashboard(
-                    core.schema, conn, stream, now=core.now(), window=core.config.window
+                inputs = (
+                    stream,
+                    now,
+                    core.config.window,
+                    queries.dashboard_inputs(core.schema, conn),
                 )
+                last = self.__dict__.get("_dashboard_memo")
+                if last is not None and last[0] == inputs:
+                    dash = last[1]
+                else:
+                    dash = queries.dashboard(
+                        core.schema, conn, stream, now=now, window=core.config.window
+                    )
+                    self.__dict__["_dashboard_memo"] = (inputs, dash)
         except Exception as err:  # noqa: BLE001
             self.call_from_thread(
                 self._dashboard_done, stream, None, WorkFailed("the dashboard", err).text

@@ -87,7 +87,7 @@ SHOTS_SMALL: list[tuple[str, list[str]]] = [
 
 def build(out: Path, wide: tuple[int, int] = (120, 36)) -> list[Path]:
     """Build the demo, shoot every view, return the files written."""
-    from tui.db.demo import build_demo_database
+    from tui.demo import build_demo_database
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:

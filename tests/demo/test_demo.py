@@ -17,14 +17,14 @@ import pytest
 import sqlalchemy as sa
 
 from tui.cli import main
-from tui.db.demo import (
+from tui.db.model import MODEL
+from tui.demo import (
     DEMO_INFO_TABLE,
     GENERATOR_VERSION,
     build_demo_database,
     ensure_demo_database,
     read_demo_info,
 )
-from tui.db.model import MODEL
 
 NOW = datetime(2026, 11, 20, 12, 0, 0)
 SMALL = {"attempts": 20_000, "blocks": 400, "domains": 300, "streams": 4}
