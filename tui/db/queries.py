@@ -28,6 +28,7 @@ from tui.db.records import (
     VolumeSeries,
 )
 from tui.db.sqlfuncs import (
+    MAX_PARAMS_PER_STATEMENT,
     chunks,
     contains,
     keyset_after,
