@@ -48,9 +48,14 @@ class UndoResult:
     def summary(self) -> str:
         """One line."""
         if self.came_back:
+            if self.what == "block(s)":
+                return (
+                    f"undo refused: {len(self.came_back)} of the released blocks came back "
+                    f"meanwhile ({', '.join(self.came_back[:5])})"
+                )
             return (
-                f"undo refused: {len(self.came_back)} of the changed {self.what} changed again "
-                f"meanwhile ({', '.join(self.came_back[:5])})"
+                f"undo refused: the {self.what} changed again meanwhile "
+                f"({', '.join(self.came_back[:5])})"
             )
         if self.error:
             return f"undo failed: {self.error}"
