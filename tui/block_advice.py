@@ -141,6 +141,7 @@ def gather_facts(
         latest_reply=block.latest_reply,
         latest_code=block.latest_code,
         dkim_selectors=queries.dkim_selectors(core.schema, conn),
+        block_id=block.block_id,
     )
 
 

@@ -292,3 +292,21 @@ def test_cli_block_releases_exactly_that_row(lm_db, capsys) -> None:
         assert "--block" in capsys.readouterr().err
     assert main(["release", *lm_db.args("--block", "ip:999", "--yes")]) == 1
     assert "no ip block ip:999" in capsys.readouterr().err
+
+
+def test_advice_prints_a_command_that_releases_only_that_block(core, lm_db, capsys) -> None:
+    from tui.block_advice import advise_block
+
+    pair = blocks(core, "ip", [201])[0]
+    domain = blocks(core, "domain", [101])[0]
+    with core.connect() as conn:
+        pair_steps = " ".join(advise_block(core, conn, pair)[0].steps)
+        domain_steps = " ".join(advise_block(core, conn, domain)[0].steps)
+    if "lmtriage release" in pair_steps:
+        assert "lmtriage release --block ip:201 (this pair only)" in pair_steps
+        assert "--domain" not in pair_steps.split("lmtriage release", 1)[1][:60]
+        # The printed command, run as it stands, releases that pair and nothing else.
+        assert main(["release", *lm_db.args("--block", "ip:201", "--yes")]) == 0
+        assert 201 not in ids(lm_db, "ip") and 202 in ids(lm_db, "ip") and 101 in ids(lm_db, "domain")
+    if "lmtriage release" in domain_steps:
+        assert "--block domain:101 (the domain row with its IP pairs)" in domain_steps

@@ -269,7 +269,9 @@ def test_outlook_515_is_the_bulk_sender_rule() -> None:
 
 
 def test_outlook_s3140_points_at_microsofts_form() -> None:
-    a = advise(facts("hotmail.com", [group(OUTLOOK_S3140, 550, 77)], next_retry=None))
+    a = advise(
+        facts("hotmail.com", [group(OUTLOOK_S3140, 550, 77)], next_retry=None, block_id=204)
+    )
     assert a.category == "ip_reputation_block"
     assert a.provider == "microsoft" and a.provider_code == "S3140"
     assert a.headline.startswith("Outlook's IP block list (S3140)")
@@ -279,7 +281,10 @@ def test_outlook_s3140_points_at_microsofts_form() -> None:
     assert "JMRP" in joined and "SNDS" in joined
     assert "2 bounces" in joined and "5 on discussion" in joined
     assert a.release.when == "after-fix"
-    assert any("Permanent" in s and "lmtriage release" in s for s in a.steps)
+    assert any(
+        "Permanent" in s and "lmtriage release --block ip:204 (this pair only)" in s
+        for s in a.steps
+    )
     assert "Permanent" in a.release.reason
 
 

@@ -98,6 +98,8 @@ class BlockFacts:
     latest_code: int | None = None
     dkim_selectors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """ListManager's DKIM signing domains and their selectors (lyrSiteDKDomains/lyrDKSelectors)."""
+    block_id: int | None = None
+    """The block's key, so a printed release command names exactly this block."""
 
 
 # --------------------------------------------------------------------------- outputs
@@ -1429,6 +1431,25 @@ def advise(facts: BlockFacts) -> Advice:
     )
 
 
+def release_command(facts: BlockFacts, stream: str, domain: str) -> str:
+    """How to release exactly what this advice is about: an IP pair alone, or a domain with
+    its IP pairs (what releasing a domain means, see tui.db.release_plan)."""
+    key = PB.CONSOLE_RELEASE_KEY
+    if facts.block_id is not None:
+        if facts.kind == "ip":
+            return f"{key} in the console, or lmtriage release --block ip:{facts.block_id} (this pair only)"
+        return (
+            f"{key} in the console, or lmtriage release --block domain:{facts.block_id} "
+            "(the domain row with its IP pairs)"
+        )
+    if facts.kind == "ip":
+        return f"{key} on the pair in the console (this pair only)"
+    return (
+        f"{key} in the console, or lmtriage release --stream {shlex.quote(stream)} --domain "
+        f"{shlex.quote(domain)} (the domain row with its IP pairs)"
+    )
+
+
 def _release(
     facts: BlockFacts,
     part: _Part,
@@ -1445,10 +1466,7 @@ def _release(
         when = second.when
         not_before = not_before or second.not_before
         steps += second.release_steps
-    cmd = (
-        f"{PB.CONSOLE_RELEASE_KEY} in the console, or lmtriage release --stream "
-        f"{shlex.quote(stream)} --domain {shlex.quote(domain)}"
-    )
+    cmd = release_command(facts, stream, domain)
     retry = facts.next_retry
     overdue = retry is not None and _after(facts.now, retry) is True
     if retry is not None and overdue:
