@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "allowlist-request",
         help="write an allowlist request for a blocking domain",
         description=__doc__,
+        epilog="There is no --format: the request is a letter, printed as plain text.",
     )
     add_common_options(p)
     p.add_argument("--domain", required=True, help="the blocking receiving domain")

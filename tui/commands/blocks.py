@@ -116,5 +116,6 @@ def run(args: argparse.Namespace) -> int:
         ],
         max_width={"latest_reply": 60, "domain": 40, "stream": 16, "category": 22},
         empty_message="no blocks",
+        csv_columns=["block_id", *COLUMNS[:7], "description", *COLUMNS[7:], "latest_reply_code"],
     )
     return 0

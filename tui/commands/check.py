@@ -119,7 +119,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         action="store_true",
         help="answer from the bundled offline demo zones on loopback instead of real DNS",
     )
-    add_format_option(p, choices=("table", "json"))
+    add_format_option(p, choices=("table", "json"), why_not="no CSV: each result carries nested details")
     p.set_defaults(run=run)
 
 

@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="read the replies from FILE, one a line (default: stdin; '-' also means stdin)",
     )
-    add_format_option(p, FORMATS)
+    add_format_option(p, FORMATS, why_not="no CSV: JSON Lines keeps each reply's lists (URLs, IPs)")
     p.set_defaults(run=run)
 
 

@@ -36,12 +36,18 @@ def add_common_options(parser: argparse.ArgumentParser, *, top_level: bool = Fal
 
 
 def add_format_option(
-    parser: argparse.ArgumentParser, choices: tuple[str, ...] = FORMATS, default: str = "table"
+    parser: argparse.ArgumentParser,
+    choices: tuple[str, ...] = FORMATS,
+    default: str = "table",
+    *,
+    why_not: str | None = None,
 ) -> None:
-    """``--format`` with the given choices."""
-    parser.add_argument(
-        "--format", choices=choices, default=default, help=f"output format (default {default})"
-    )
+    """``--format`` with the given choices; ``why_not`` says in ``--help`` why a format of
+    table/json/csv is missing."""
+    text = f"output format (default {default})"
+    if why_not:
+        text += f"; {why_not}"
+    parser.add_argument("--format", choices=choices, default=default, help=text)
 
 
 def open_core(  # noqa: ANN201 - Core
@@ -74,13 +80,16 @@ def add_stream_option(
     parser.add_argument("--stream", metavar="NAME", help=help_text)
 
 
-def add_window_option(parser: argparse.ArgumentParser, *, flag: str = "--window") -> None:
-    """``--window 7d``: how far back attempts count (default: the config's [ui] window)."""
+def add_window_option(parser: argparse.ArgumentParser) -> None:
+    """``--window 7d`` (or ``--since 7d``, the same option): how far back attempts count
+    (default: the config's [ui] window). One name across commands."""
     parser.add_argument(
-        flag,
+        "--window",
+        "--since",
         metavar="DURATION",
         dest="window",
-        help="how far back to read attempts, e.g. 7d, 12h (default: config, 7d)",
+        help="how far back to read attempts, e.g. 7d, 12h (default: config, 7d); --since is "
+        "the same option",
     )
 
 

@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--per-connection", type=int, metavar="N", help="messages per connection (MaxMsgPerConn_)"
     )
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    add_format_option(p, ("table", "json"))
+    add_format_option(p, ("table", "json"), why_not="no CSV: one record; JSON has every field")
     p.set_defaults(run=run)
 
 

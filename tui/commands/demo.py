@@ -68,7 +68,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="replace an existing demo database (never anything else)",
     )
-    add_format_option(p, choices=("table", "json"))
+    add_format_option(p, choices=("table", "json"), why_not="no CSV: a one-record summary")
     p.set_defaults(run=run)
 
 

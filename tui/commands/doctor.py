@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "ListManager table is missing.",
     )
     add_common_options(p)
-    add_format_option(p, ("table", "json"))
+    add_format_option(p, ("table", "json"), why_not="no CSV: the report is nested (tables, indexes, privileges)")
     p.set_defaults(run=run)
 
 

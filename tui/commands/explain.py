@@ -9,7 +9,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tui.commands.common import add_common_options, add_format_option, add_stream_option, open_core
+from tui.commands.common import (
+    add_common_options,
+    add_format_option,
+    add_stream_option,
+    add_window_option,
+    open_core,
+    window_of,
+)
 from tui.commands.output import dumps
 from tui.errors import NotFoundError
 from tui.textsafe import printable
@@ -25,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ip", help="only the IP-pair blocks of this sending IP")
     add_stream_option(p)
     p.add_argument("--limit", type=int, default=20, help="at most N blocks (default 20)")
-    add_format_option(p, ("table", "json"))
+    add_window_option(p)
+    add_format_option(p, ("table", "json"), why_not="no CSV: each block's advice is nested")
     p.set_defaults(run=run)
 
 
@@ -46,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from tui.db.queries import BlockFilter, find_stream, iter_blocks
 
     core = open_core(args)
+    core.config.window = window_of(args, core)  # advice reads the window from the config
     domain = args.domain.strip().lower()
     out = []
     with core.connect() as conn:

@@ -122,13 +122,15 @@ def emit(
     json_value: Any = None,
     out: TextIO | None = None,
     empty_message: str | None = None,
+    csv_columns: Sequence[str] | None = None,
 ) -> None:
-    """Print ``rows`` in ``fmt``. JSON prints ``json_value`` when given, else the rows."""
+    """Print ``rows`` in ``fmt``. JSON prints ``json_value`` when given, else the rows; CSV
+    has ``csv_columns`` when given (it may carry more than a terminal's width)."""
     out = out or sys.stdout
     if fmt == "json":
         out.write(dumps(json_value if json_value is not None else list(rows), indent=2) + "\n")
     elif fmt == "csv":
-        write_csv(rows, columns, out)
+        write_csv(rows, csv_columns or columns, out)
     else:
         if not rows and empty_message:
             out.write(empty_message + "\n")

@@ -14,6 +14,7 @@ from tui.commands.common import (
     add_common_options,
     add_format_option,
     add_stream_option,
+    add_window_option,
     open_core,
     window_of,
 )
@@ -32,12 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ip", help="only attempts from this sending (stream) IP")
     p.add_argument("--mx", metavar="MXIP", help="only attempts to this receiving MX IP")
     add_stream_option(p)
-    p.add_argument(
-        "--since",
-        dest="window",
-        metavar="DURATION",
-        help="how far back, e.g. 7d, 12h (default: config, 7d)",
-    )
+    add_window_option(p)
     p.add_argument(
         "--limit", type=int, default=50, help="at most N groups (or texts with --raw; default 50)"
     )
