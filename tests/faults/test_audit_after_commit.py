@@ -58,6 +58,18 @@ conn.execute("ROLLBACK")
 """
 
 
+def hold_lock(audit_path: Path) -> subprocess.Popen[str]:
+    """Another process holding the audit file's write lock (until its stdin closes)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(audit_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+    return proc
+
+
 @contextmanager
 def audit_lock_after_commit(engine: sa.Engine, audit_path: Path) -> Iterator[list]:
     """From the ListManager transaction's COMMIT on, another process holds the audit file's
@@ -65,16 +77,8 @@ def audit_lock_after_commit(engine: sa.Engine, audit_path: Path) -> Iterator[lis
     holders: list[subprocess.Popen[str]] = []
 
     def take_lock(_conn) -> None:  # noqa: ANN001
-        if holders:
-            return
-        proc = subprocess.Popen(
-            [sys.executable, "-c", HOLD, str(audit_path)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
-        holders.append(proc)
+        if not holders:
+            holders.append(hold_lock(audit_path))
 
     sa.event.listen(engine, "commit", take_lock)
     try:
@@ -152,14 +156,7 @@ def test_cli_says_released_with_audit_incomplete(sqlite_db, tmp_path: Path, caps
 
     def take_lock(conn) -> None:  # noqa: ANN001
         if conn.engine in engines and not holders:
-            proc = subprocess.Popen(
-                [sys.executable, "-c", HOLD, str(audit_path)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
-            holders.append(proc)
+            holders.append(hold_lock(audit_path))
 
     sa.event.listen(sa.engine.Engine, "commit", take_lock)
     try:

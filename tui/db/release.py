@@ -210,6 +210,29 @@ def _by_kind(refs: Sequence[BlockRef]) -> dict[BlockKind, list[BlockRef]]:
     return out
 
 
+def _sorted_out(
+    conn: Connection,
+    phys: PhysicalBlocks,
+    refs: Sequence[BlockRef],
+    result: ReleaseResult,
+    *,
+    lock: bool,
+) -> list[tuple[BlockRef, dict[str, Any]]]:
+    """Read the rows of ``refs``; record the gone and the changed in ``result``; return the
+    rows that are still what the user saw."""
+    rows = phys.read(conn, [r.key.block_id for r in refs], lock=lock)
+    same: list[tuple[BlockRef, dict[str, Any]]] = []
+    for ref in refs:
+        row = rows.get(ref.key.block_id)
+        if row is None:
+            result.gone.append(ref.key)
+        elif not phys.identity_of(row).same_block(ref.identity):
+            result.changed.append(ref.key)
+        else:
+            same.append((ref, row))
+    return same
+
+
 def _dry_run(
     schema: BoundSchema, engine: Engine, refs: Sequence[BlockRef], result: ReleaseResult
 ) -> None:
@@ -219,16 +242,9 @@ def _dry_run(
             if not kind_refs:
                 continue
             phys = PhysicalBlocks(schema, kind)
-            rows = phys.read(conn, [r.key.block_id for r in kind_refs], lock=False)
-            for ref in kind_refs:
-                row = rows.get(ref.key.block_id)
-                if row is None:
-                    result.gone.append(ref.key)
-                elif not phys.identity_of(row).same_block(ref.identity):
-                    result.changed.append(ref.key)
-                else:
-                    result.released.append(ref.key)
-                    result.rows[ref.key] = row
+            for ref, row in _sorted_out(conn, phys, kind_refs, result, lock=False):
+                result.released.append(ref.key)
+                result.rows[ref.key] = row
         conn.rollback()
 
 
@@ -348,19 +364,12 @@ class _Release:
                     continue
                 phys = PhysicalBlocks(self.schema, kind)
                 phys.take_write_lock(conn)
-                rows = phys.read(conn, [r.key.block_id for r in kind_refs], lock=True)
-                for ref in kind_refs:
-                    row = rows.get(ref.key.block_id)
-                    if row is None:
-                        result.gone.append(ref.key)
-                    elif not phys.identity_of(row).same_block(ref.identity):
-                        result.changed.append(ref.key)
-                    else:
-                        to_release[kind].append(ref.key.block_id)
-                        result.rows[ref.key] = row
-                        audit_rows.append(
-                            AuditRow(kind=kind, key=str(ref.key), row=row, outcome="released")
-                        )
+                for ref, row in _sorted_out(conn, phys, kind_refs, result, lock=True):
+                    to_release[kind].append(ref.key.block_id)
+                    result.rows[ref.key] = row
+                    audit_rows.append(
+                        AuditRow(kind=kind, key=str(ref.key), row=row, outcome="released")
+                    )
             keys = [BlockKey(k, i) for k, ids in to_release.items() for i in ids]
             self._begin_event(audit_rows, keys)
             done = len(result.gone) + len(result.changed)

@@ -193,6 +193,7 @@ def plan_from_blocks(
     *,
     domain_rows_only: bool = False,
     scope: str = "the marked rows",
+    names: dict[int, str] | None = None,
 ) -> ReleasePlan:
     """A plan for block rows as they were read (and shown)."""
     return plan_release(
@@ -201,6 +202,7 @@ def plan_from_blocks(
         [(BlockRef.of(b), b.stream_name) for b in blocks],
         domain_rows_only=domain_rows_only,
         scope=scope,
+        names=names,
     )
 
 
@@ -286,13 +288,8 @@ def plan_for_cli(
         ]
         scope = ", ".join(what[:5]) + (f" and {len(what) - 5} more" if len(what) > 5 else "")
         scope += where
-    return plan_release(
-        schema,
-        conn,
-        [(BlockRef.of(b), b.stream_name) for b in chosen],
-        domain_rows_only=domain_rows_only,
-        scope=scope,
-        names=names,
+    return plan_from_blocks(
+        schema, conn, chosen, domain_rows_only=domain_rows_only, scope=scope, names=names
     )
 
 
@@ -309,13 +306,8 @@ def plan_for_filters(
     chosen: list[Block] = []
     for filt in filters:
         chosen += _blocks_of(schema, conn, filt, names)
-    return plan_release(
-        schema,
-        conn,
-        [(BlockRef.of(b), b.stream_name) for b in chosen],
-        domain_rows_only=domain_rows_only,
-        scope=scope,
-        names=names,
+    return plan_from_blocks(
+        schema, conn, chosen, domain_rows_only=domain_rows_only, scope=scope, names=names
     )
 
 
