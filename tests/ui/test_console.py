@@ -250,6 +250,12 @@ async def test_help_lists_every_binding(sqlite_db, make_app) -> None:
         assert isinstance(app.screen, HelpScreen)
         table = app.screen.query_one("DataTable")
         assert table.row_count == len(KEYS) + len(TABLE_KEYS)
+        await pilot.press("G")
+        await pilot.pause()
+        assert table.cursor_row == table.row_count - 1
+        await pilot.press("g")
+        await pilot.pause()
+        assert table.cursor_row == 0
         await pilot.press("escape")
         await pilot.press("f1")
         await pilot.pause()

@@ -15,7 +15,11 @@ from tui.ui.bindings import KEYS, TABLE_KEYS, display_keys
 class HelpScreen(ModalScreen[None]):
     """The key table; Esc, q, ? or F1 closes it."""
 
-    BINDINGS = [Binding("escape,q,question_mark,f1", "close", "Close", id="help_close")]
+    BINDINGS = [
+        Binding("escape,q,question_mark,f1", "close", "Close", id="help_close"),
+        Binding("g,home", "top", "First row", show=False, id="help_top"),
+        Binding("G,end", "bottom", "Last row", show=False, id="help_bottom"),
+    ]
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -49,6 +53,15 @@ class HelpScreen(ModalScreen[None]):
             does = key.description + ("  (off: read-only)" if key.writes and self.read_only else "")
             table.add_row(Text(key.group), Text(display_keys(keys)), Text(does), Text(key.id))
         table.focus()
+
+    def action_top(self) -> None:
+        """g: the first binding."""
+        self.query_one(DataTable).move_cursor(row=0)
+
+    def action_bottom(self) -> None:
+        """G: the last binding."""
+        table = self.query_one(DataTable)
+        table.move_cursor(row=table.row_count - 1)
 
     def action_close(self) -> None:
         """Back to the console."""

@@ -18,7 +18,7 @@ from tui.db.records import Block, ReplySample
 
 if TYPE_CHECKING:  # the classifier loads with the first drill-down, not at start-up
     from tui.diagnose.grouping import SignatureGroup
-from tui.textsafe import printable
+from tui.textsafe import cut_to_width, printable
 from tui.ui import format as fmt
 from tui.ui.messages import WorkFailed
 
@@ -32,16 +32,18 @@ def block_title(block: Block) -> str:
     return f"IP pair {block.ip} → MX {block.mx} ({block.domain}), stream {block.stream_name}"
 
 
+# Reply text comes fourth and takes the width left: at 80 columns it is what must be read.
 GROUP_COLUMNS = (
     "Count",
-    "First seen",
-    "Last seen",
     "Category",
-    "Provider / code",
+    "Code",
+    "Reply",
+    "Last seen",
+    "First seen",
     "Variants",
     "MX hosts",
-    "Reply",
 )
+FIXED_WIDTHS = {"Count": 6, "Category": 19, "Code": 12}  # Reply: the rest (at least 20)
 
 
 NO_TEXT = "(no reply text recorded)"
@@ -55,22 +57,22 @@ def _sample(group: SignatureGroup) -> str:
     return group.sample_text or NO_TEXT
 
 
-def group_cells(group: SignatureGroup) -> list[Text]:
+def group_cells(group: SignatureGroup, reply_width: int = 300) -> list[Text]:
     """One row of the drill-down, every cell plain text."""
     c = group.classification
     codes = " ".join(x for x in (c.enhanced_code, c.provider_code) if x)
-    provider = c.provider if c.provider != "unknown" else ""
     hosts = ", ".join(f"{h} ({n})" for h, n in group.top_hosts(3))
     style = "bold red" if c.is_block_reason else ""
+    reply = cut_to_width(printable(fmt.one_line(_sample(group)), max_chars=300), reply_width)
     return [
         Text(f"{group.count:,}", justify="right"),
-        Text(fmt.long_time(group.first_seen)),
-        Text(fmt.long_time(group.last_seen)),
         Text(c.category, style=style),
-        Text(printable(f"{provider} {codes}".strip(), max_chars=40)),
+        Text(printable(codes, max_chars=40)),
+        Text(reply),
+        Text(fmt.short_time(group.last_seen)),
+        Text(fmt.short_time(group.first_seen)),
         Text(f"{group.variants:,}", justify="right"),
         Text(printable(hosts, max_chars=60)),
-        Text(printable(fmt.one_line(_sample(group)), max_chars=300)),
     ]
 
 
@@ -139,9 +141,17 @@ class RepliesScreen(Screen[None]):
         """Columns, then the query in a worker."""
         table = self.query_one(DataTable)
         for label in GROUP_COLUMNS:
-            table.add_column(label, key=label)
+            if label == "Reply":
+                table.add_column(label, key=label, width=self.reply_width())
+            else:
+                table.add_column(label, key=label, width=FIXED_WIDTHS.get(label))
         table.display = False
         self.load()
+
+    def reply_width(self) -> int:
+        """The reply column: the screen's width less the columns before it."""
+        fixed = sum(FIXED_WIDTHS.values()) + 2 * (len(FIXED_WIDTHS) + 1) + 2
+        return max(20, self.app.size.width - fixed)
 
     @work(thread=True, exclusive=True, group="replies", exit_on_error=False)
     def load(self) -> None:
@@ -182,7 +192,7 @@ class RepliesScreen(Screen[None]):
         table.display = True
         table.clear()
         for i, group in enumerate(groups):
-            table.add_row(*group_cells(group), key=str(i))
+            table.add_row(*group_cells(group, self.reply_width()), key=str(i))
         if not groups:
             since = self.app.core.since()  # type: ignore[attr-defined]
             self.query_one("#reply-text", Static).update(
