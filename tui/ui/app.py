@@ -28,7 +28,7 @@ from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from tui.core import Core
 from tui.db import change_probe, queries
-from tui.db.queries import SORT_COLUMNS, BlockFilter
+from tui.db.queries import BlockFilter
 from tui.db.records import Block, BlockKey, BlockKind, Stream
 from tui.db.release import ReleaseResult
 from tui.textsafe import printable
@@ -95,26 +95,35 @@ def outcome_columns(priority: int) -> list[Column]:
     """Failed attempts in the window (at ``priority``), deferred/rejected and delivered (the
     first to go when the terminal is narrow); README: where the numbers come from."""
     return [
-        Column("failed", "Failed", 6, lambda b: fmt.count(b.failed), priority=priority, right=True),
+        Column(
+            "failed", "Failed", 6, lambda b: fmt.count(b.failed), priority=priority, right=True,
+            sort="failed",
+        ),
         Column("split", "4xx/5xx", 9, _split, priority=1, right=True),
         Column("delivered", "Dlvd", 6, _delivered, priority=1, right=True),
     ]
+
+
+# Column priorities decide what an 80-column terminal keeps: the block (domain, or IP → MX),
+# when ListManager retries, the failed attempts, the category and the reply text, which takes
+# the width left. Stream goes when one stream is picked (the header names it); Since is in the
+# detail panel when there is no room for it.
 
 
 def domain_columns(category: Callable[[Block], str]) -> list[Column]:
     """Pane 1: stream, domain, since, next retry or Permanent, failed / 4xx-5xx / delivered
     attempts, category, latest reply."""
     return [
-        Column("stream", "Stream", 12, lambda b: b.stream_name, priority=4),
-        Column("domain", "Domain", 22, lambda b: b.domain, priority=10),
-        Column("since", "Since", 11, lambda b: fmt.short_time(b.since), priority=3),
-        Column("next_retry", "Next retry", 11, fmt.next_retry, priority=6),
-        *outcome_columns(2),
-        Column("category", "Category", 14, category, priority=7),
+        Column("stream", "Stream", 12, lambda b: b.stream_name, priority=4, sort="stream"),
+        Column("domain", "Domain", 20, lambda b: b.domain, priority=10, sort="domain"),
+        Column("since", "Since", 11, lambda b: fmt.short_time(b.since), priority=5, sort="since"),
+        Column("next_retry", "Next retry", 11, fmt.next_retry, priority=7, sort="next_retry"),
+        *outcome_columns(8),
+        Column("category", "Category", 13, category, priority=6, sort="category"),
         Column(
             "latest",
             "Latest reply",
-            12,
+            20,
             lambda b: fmt.one_line(b.latest_reply),
             priority=9,
             flex=True,
@@ -126,21 +135,24 @@ def ip_columns(category: Callable[[Block], str]) -> list[Column]:
     """Pane 2: ListManager's columns, then since, failed / 4xx-5xx / delivered attempts,
     category, latest reply."""
     return [
-        Column("stream", "Stream", 11, lambda b: b.stream_name, priority=4),
-        Column("ip", "IP", 15, lambda b: b.ip or "", priority=10),
-        Column("domain", "Domain", 16, lambda b: b.domain, priority=9),
-        Column("mx", "Blocking MX", 15, lambda b: b.mx or "", priority=8),
-        Column("description", "Description", 18, lambda b: fmt.one_line(b.description), priority=2),
-        Column("next_retry", "Next retry", 11, fmt.next_retry, priority=6),
-        Column("since", "Since", 11, lambda b: fmt.short_time(b.since), priority=1),
-        *outcome_columns(1),
-        Column("category", "Category", 14, category, priority=5),
+        Column("stream", "Stream", 11, lambda b: b.stream_name, priority=3, sort="stream"),
+        Column("ip", "IP", 15, lambda b: b.ip or "", priority=10, sort="ip"),
+        Column("domain", "Domain", 16, lambda b: b.domain, priority=9, sort="domain"),
+        Column("mx", "Blocking MX", 15, lambda b: b.mx or "", priority=8, sort="mx"),
+        Column(
+            "description", "Description", 18, lambda b: fmt.one_line(b.description), priority=2,
+            sort="description",
+        ),
+        Column("next_retry", "Next retry", 11, fmt.next_retry, priority=7, sort="next_retry"),
+        Column("since", "Since", 11, lambda b: fmt.short_time(b.since), priority=1, sort="since"),
+        *outcome_columns(6),
+        Column("category", "Category", 13, category, priority=5, sort="category"),
         Column(
             "latest",
             "Latest reply",
-            12,
+            14,
             lambda b: fmt.one_line(b.latest_reply),
-            priority=3,
+            priority=9,
             flex=True,
         ),
     ]
@@ -524,7 +536,10 @@ class LmTriageApp(ReleaseFlow, App[int]):
             self.notify(printable(text, max_chars=400), severity=severity, markup=False)  # type: ignore[arg-type]
 
     def update_header(self) -> None:
-        """Redraw the header line."""
+        """Redraw the header line (and drop the Stream column when one stream is shown: the
+        header names it, and the reply text gets the room)."""
+        for pane in KIND_OF_PANE:
+            self.table_of(pane).hide_columns({"stream"} if self.stream else set())
         self.query_one(HeaderBar).show(
             database=self.core.display_url,
             stream=self.stream.name if self.stream else "All",
@@ -615,12 +630,23 @@ class LmTriageApp(ReleaseFlow, App[int]):
         """The pane's key list, read again only when its probe (count, highest and summed
         BlockID, latest NextRetry, the sort column's checksum) moved since the last read; a
         copy, so the table still re-reads the rows on screen. Refresh worker thread only."""
+        from tui.computed_sort import COMPUTED_SORTS, computed_keys, computed_probe
+
         memo: dict[str, tuple[Any, list[int]]] = self.__dict__.setdefault("_key_memo", {})
-        probe = change_probe.key_probe(self.core.schema, conn, filt)
+        computed = filt.sort in COMPUTED_SORTS
+        if computed:
+            probe = computed_probe(self.core, conn, filt)
+        else:
+            probe = change_probe.key_probe(self.core.schema, conn, filt)
         last = memo.get(pane)
         if last is not None and last[0] == probe:
             return list(last[1])
-        keys = queries.block_keys(self.core.schema, conn, filt)
+        if computed:
+            keys, note = computed_keys(self.core, conn, filt)
+            if note:
+                self.call_from_thread(self.set_status, note, "warning")
+        else:
+            keys = queries.block_keys(self.core.schema, conn, filt)
         memo[pane] = (probe, keys)
         return list(keys)
 
@@ -899,14 +925,22 @@ class LmTriageApp(ReleaseFlow, App[int]):
         pane = self.pane
         if pane not in KIND_OF_PANE:
             return
-        order = SORT_COLUMNS[KIND_OF_PANE[pane]]
+        table = self.table_of(pane)
+        order = table.visible_sorts()  # only what is on screen: a sort you can see
+        if not order:
+            return
         f = self.filters[pane]
         nxt = order[(order.index(f.sort) + 1) % len(order)] if f.sort in order else order[0]
-        self.filters[pane] = f.with_(sort=nxt)
-        table = self.table_of(pane)
+        # Counts read best largest first; names and times smallest first.
+        descending = nxt == "failed"
+        self.filters[pane] = f.with_(sort=nxt, descending=descending)
         table.sort_id = nxt
+        table.descending = descending
         table.refresh()
-        self.set_status(f"sorted by {nxt.replace('_', ' ')}")
+        title = next((c.title for c in table.columns if c.sort == nxt), nxt)
+        self.set_status(
+            f"sorted by {title}{', most first' if descending else ''} (S reverses, s next column)"
+        )
         self.refresh_data()
 
     def action_sort_reverse(self) -> None:

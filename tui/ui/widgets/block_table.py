@@ -67,8 +67,9 @@ class Column:
     width: int
     get: Getter
     priority: int = 5  # higher stays longer when the terminal is narrow
-    flex: bool = False  # takes the width left over
+    flex: bool = False  # takes the width left over (``width`` is then its least width)
     right: bool = False
+    sort: str | None = None  # the sort id ``s`` gives this column, if it sorts
 
 
 class BlockTable(ScrollView, can_focus=True):
@@ -186,6 +187,7 @@ class BlockTable(ScrollView, can_focus=True):
         self.loaded_once = False
         self.sort_id: str | None = None
         self.descending = False
+        self.hidden: frozenset[str] = frozenset()  # column ids left out whatever the width
         self.empty_text = "no blocks"
         self.errors: deque[str] = deque(maxlen=20)  # the latest page-load failures
         self.rows_drawn = 0  # data rows drawn so far (benchmarks wait for the first)
@@ -193,6 +195,17 @@ class BlockTable(ScrollView, can_focus=True):
         self._layout: list[tuple[Column, int]] = []
 
     # ------------------------------------------------------------------ data
+
+    def hide_columns(self, ids: set[str]) -> None:
+        """Leave these columns out (e.g. Stream when one stream is shown)."""
+        if frozenset(ids) != self.hidden:
+            self.hidden = frozenset(ids)
+            self._layout = []
+            self.refresh()
+
+    def visible_sorts(self) -> list[str]:
+        """The sort ids of the columns on screen, left to right."""
+        return [c.sort for c, _w in self.column_layout() if c.sort is not None]
 
     def set_keys(self, keys: list[int], rows: list[Block] | None = None) -> None:
         """Show a new key list; keep cursor block, marks and stale rows where possible.
@@ -525,7 +538,7 @@ class BlockTable(ScrollView, can_focus=True):
         if self._layout:
             return self._layout
         width = max(self.scrollable_content_region.width, 10) - 2  # the mark column
-        cols = list(self.columns)
+        cols = [c for c in self.columns if c.id not in self.hidden]
         while cols and sum(c.width + 1 for c in cols) > width:
             victims = [c for c in cols if not c.flex] or cols
             drop = min(victims, key=lambda c: c.priority)
@@ -558,7 +571,7 @@ class BlockTable(ScrollView, can_focus=True):
             titles = []
             for col, w in layout:
                 title = col.title
-                if col.id == self.sort_id:
+                if col.sort is not None and col.sort == self.sort_id:
                     title += " ▼" if self.descending else " ▲"
                 titles.append((title, w, col.right))
             segs = [Segment("  ", style), *self._cells(titles, style)]
