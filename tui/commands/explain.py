@@ -31,8 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Advise every matching block."""
-    from tui.block_advice import advise_block
+    from tui.block_advice import advise_block, block_history
     from tui.db.queries import BlockFilter, find_stream, iter_blocks
+    from tui.diagnose.reblock import history_line
 
     core = open_core(args)
     domain = args.domain.strip().lower()
@@ -54,13 +55,17 @@ def run(args: argparse.Namespace) -> int:
                 exit_code=1,
             )
         for block in blocks[: max(1, args.limit)]:
-            advice, _facts = advise_block(core, conn, block)
-            out.append((block, advice))
+            history = block_history(core, conn, block)
+            advice, _facts = advise_block(core, conn, block, history=history)
+            out.append((block, advice, history))
     if args.format == "json":
-        payload = [{"block": b.to_json(), "advice": a.to_json()} for b, a in out]
+        payload = [
+            {"block": b.to_json(), "advice": a.to_json(), "history": h.to_json()}
+            for b, a, h in out
+        ]
         sys.stdout.write(dumps(payload, indent=2) + "\n")
         return 0
-    for block, advice in out:
+    for block, advice, history in out:
         who = f"{block.ip} → {block.mx}" if block.kind == "ip" else "all IPs"
         print(
             printable(
@@ -86,5 +91,7 @@ def run(args: argparse.Namespace) -> int:
                 f"   release: {advice.release.when}{when}: {advice.release.reason}", max_chars=1000
             )
         )
+        if (line := history_line(history)) is not None:
+            print(printable(f"   history: {line}", max_chars=1000))
         print()
     return 0
