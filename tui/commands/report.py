@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
                 core,
                 conn,
                 stream_id=stream.id if stream else None,
-                stream_name=stream.name if stream else "all streams",
+                stream_name=stream.name if stream else "all",
                 limit=args.limit,
                 window=window,
             )

@@ -194,7 +194,7 @@ def render_html(data: ReportData) -> str:
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; img-src data:">',
         f"<title>{_h(data.title, 200)}</title><style>{CSS}</style></head><body>",
         f"<h1>{_h(data.title, 200)}</h1>",
-        f'<p class="dim">Database {_h(data.database, 300)} · stream {_h(data.stream, 100)} · '
+        f'<p class="dim">Database {_h(data.database, 300)} · streams: {_h(data.stream, 100)} · '
         f"generated {data.generated:%Y-%m-%d %H:%M} (database clock) · evidence window "
         f"{_h(duration_text(data.window))} · by lmtriage</p>",
         "<h2>Counts</h2>",
@@ -304,7 +304,7 @@ def render_markdown(data: ReportData) -> str:
     out = [
         f"# {_m(data.title, 200)}",
         "",
-        f"Database {_m(data.database, 300)} · stream {_m(data.stream, 100)} · generated "
+        f"Database {_m(data.database, 300)} · streams: {_m(data.stream, 100)} · generated "
         f"{data.generated:%Y-%m-%d %H:%M} (database clock) · evidence window "
         f"{duration_text(data.window)} · by lmtriage",
         "",
