@@ -207,16 +207,20 @@ def test_exec_gets_the_events_on_stdin_without_a_shell(sqlite_db, tmp_path: Path
     assert "x.example; touch" in out  # printed literally
 
 
-def test_the_loop_is_bounded_and_sees_both_changes(lm_db, make_core, tmp_path: Path) -> None:
-    core = make_core(lm_db.url, lm_db.config)
-    printed: list[str] = []
+def collecting_watch(core, tmp_path: Path) -> tuple[Watch, list[dict]]:
+    """A watch whose sink keeps the events it is given."""
+    events: list[dict] = []
 
     class Collect(PrintSink):
         def send(self, payload):
-            printed.extend(f"{e['event']} {e['block_id']}" for e in payload["events"])
+            events.extend(payload["events"])
             return None
 
-    watch = Watch(core, WatchState.load(state_path(tmp_path, core, None)), [Collect("text")])
+    return Watch(core, WatchState.load(state_path(tmp_path, core, None)), [Collect("text")]), events
+
+
+def test_the_loop_is_bounded_and_sees_both_changes(lm_db, make_core, tmp_path: Path) -> None:
+    watch, events = collecting_watch(make_core(lm_db.url, lm_db.config), tmp_path)
     results: list[PollResult | None] = []
 
     def report(result, error) -> None:
@@ -229,25 +233,19 @@ def test_the_loop_is_bounded_and_sees_both_changes(lm_db, make_core, tmp_path: P
 
     code = run_watch(watch, count=3, interval=0.0, stop=threading.Event(), report=report)
     assert code == 0 and len(results) == 3
-    assert results[0].baseline and printed == ["appeared 780", "disappeared 780"]
+    assert results[0].baseline
+    assert [(e["event"], e["block_id"]) for e in events] == [("appeared", 780), ("disappeared", 780)]
 
 
 def test_a_reblock_is_a_new_block(lm_db, make_core, tmp_path: Path) -> None:
-    core = make_core(lm_db.url, lm_db.config)
-    seen: list[str] = []
-
-    class Collect(PrintSink):
-        def send(self, payload):
-            seen.extend(f"{e['event']} {e['block_id']} {e['blocked_since']}" for e in payload["events"])
-            return None
-
-    watch = Watch(core, WatchState.load(state_path(tmp_path, core, None)), [Collect("text")])
+    watch, events = collecting_watch(make_core(lm_db.url, lm_db.config), tmp_path)
     assert watch.poll().baseline
     delete_ip_block(lm_db, 203)
     insert_ip_block(lm_db, 203, "yahoo.com", stream=2, since=lm_db.now + timedelta(minutes=5))
     result = watch.poll()
     assert result.appeared == 1 and result.disappeared == 1
-    assert {s.split()[0] for s in seen} == {"appeared", "disappeared"}
+    assert {(e["event"], e["block_id"]) for e in events} == {("appeared", 203), ("disappeared", 203)}
+    assert len({e["blocked_since"] for e in events}) == 2
 
 
 def test_an_unreadable_state_is_set_aside(sqlite_db, tmp_path: Path, capsys) -> None:

@@ -51,10 +51,14 @@ def header(app) -> str:
     return app.query_one(HeaderBar)._shown.plain
 
 
+def east_console(sqlite_db, tmp_path: Path):
+    """The console on profile east of :func:`servers`."""
+    core = core_on(servers(sqlite_db, tmp_path), "east", tmp_path)
+    return core, build_app(core, clock=lambda: FROZEN)
+
+
 async def test_the_header_names_the_profile_and_p_switches_server(sqlite_db, tmp_path) -> None:
-    config = servers(sqlite_db, tmp_path)
-    core = core_on(config, "east", tmp_path)
-    app = build_app(core, clock=lambda: FROZEN)
+    core, app = east_console(sqlite_db, tmp_path)
     try:
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
@@ -79,9 +83,7 @@ async def test_the_header_names_the_profile_and_p_switches_server(sqlite_db, tmp
 
 
 async def test_a_profile_that_cannot_open_keeps_the_console(sqlite_db, tmp_path) -> None:
-    config = servers(sqlite_db, tmp_path)
-    core = core_on(config, "east", tmp_path)
-    app = build_app(core, clock=lambda: FROZEN)
+    core, app = east_console(sqlite_db, tmp_path)
     try:
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)

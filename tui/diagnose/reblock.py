@@ -21,14 +21,15 @@ if TYPE_CHECKING:
 
 
 def span_text(delta: timedelta) -> str:
-    """``2 d 3 h``, ``5 h 12 min``, ``14 min``, ``under a minute``."""
-    minutes = int(delta.total_seconds() // 60)
+    """``2 d 3 h``, ``7 d``, ``5 h 12 min``, ``14 min``, ``under a minute`` (status lines,
+    reports and the advice all say durations this way)."""
+    minutes = int(max(delta.total_seconds(), 0) // 60)
     days, rest = divmod(minutes, 1440)
     hours, mins = divmod(rest, 60)
     if days:
-        return f"{days} d {hours} h"
+        return f"{days} d" + (f" {hours} h" if hours else "")
     if hours:
-        return f"{hours} h {mins} min"
+        return f"{hours} h" + (f" {mins} min" if mins else "")
     if mins:
         return f"{mins} min"
     return "under a minute"

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from tui.core import Core
 from tui.db import queries
 from tui.db.records import Block, VolumeSeries
+from tui.diagnose.reblock import span_text
 from tui.ops.inventory import (
     Inventory,
     block_categories,
@@ -30,7 +31,6 @@ from tui.ops.inventory import (
     iter_blocks_with_evidence,
     read_inventory,
 )
-from tui.ops.status import duration_text
 from tui.textsafe import printable
 
 MAX_DIAGNOSED = 500
@@ -196,7 +196,7 @@ def render_html(data: ReportData) -> str:
         f"<h1>{_h(data.title, 200)}</h1>",
         f'<p class="dim">Database {_h(data.database, 300)} · streams: {_h(data.stream, 100)} · '
         f"generated {data.generated:%Y-%m-%d %H:%M} (database clock) · evidence window "
-        f"{_h(duration_text(data.window))} · by lmtriage</p>",
+        f"{_h(span_text(data.window))} · by lmtriage</p>",
         "<h2>Counts</h2>",
         f"<p><b>{inv.total():,}</b> blocks: {inv.total('domain'):,} blocked domains, "
         f"{inv.total('ip'):,} blocked IP pairs.",
@@ -204,7 +204,7 @@ def render_html(data: ReportData) -> str:
     if inv.oldest is not None:
         out.append(
             f" Oldest: {_h(inv.oldest.describe(), 300)}, blocked "
-            f"{_h(duration_text(inv.oldest.age(inv.now)))} ago ({inv.oldest.since:%Y-%m-%d %H:%M})."
+            f"{_h(span_text(inv.oldest.age(inv.now)))} ago ({inv.oldest.since:%Y-%m-%d %H:%M})."
         )
     out.append("</p>")
     out.append("<table><tr><th>Stream</th><th>Domain rows</th><th>IP pairs</th></tr>")
@@ -306,7 +306,7 @@ def render_markdown(data: ReportData) -> str:
         "",
         f"Database {_m(data.database, 300)} · streams: {_m(data.stream, 100)} · generated "
         f"{data.generated:%Y-%m-%d %H:%M} (database clock) · evidence window "
-        f"{duration_text(data.window)} · by lmtriage",
+        f"{span_text(data.window)} · by lmtriage",
         "",
         "## Counts",
         "",
@@ -314,7 +314,7 @@ def render_markdown(data: ReportData) -> str:
         f"{inv.total('ip'):,} blocked IP pairs."
         + (
             f" Oldest: {_m(inv.oldest.describe(), 300)}, blocked "
-            f"{duration_text(inv.oldest.age(inv.now))} ago."
+            f"{span_text(inv.oldest.age(inv.now))} ago."
             if inv.oldest
             else ""
         ),

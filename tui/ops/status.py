@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from tui.config import parse_duration
+from tui.diagnose.reblock import span_text
 from tui.errors import LmError
 from tui.ops.inventory import Inventory
 from tui.textsafe import printable
@@ -86,21 +87,6 @@ def _counts(inv: Inventory) -> dict[str, int]:
     }
 
 
-def duration_text(delta: timedelta) -> str:
-    """``2d 3h``, ``5h 12m``, ``14m``, ``40s``."""
-    seconds = int(delta.total_seconds())
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    if minutes:
-        return f"{minutes}m"
-    return f"{secs}s"
-
-
 @dataclass(slots=True)
 class Verdict:
     """The plugin's state and the reasons for it."""
@@ -127,7 +113,7 @@ def evaluate(inv: Inventory, warn: Thresholds, crit: Thresholds) -> Verdict:
             and age > limits.age
             and not any(r.startswith("oldest ") for r in reasons)
         ):
-            reasons.append(f"oldest {duration_text(age)} > {duration_text(limits.age)}")
+            reasons.append(f"oldest {span_text(age)} > {span_text(limits.age)}")
             state = max(state, level)
     return Verdict(state, reasons)
 
@@ -170,7 +156,7 @@ def status_line(
         f"{inv.total('ip'):,} IP pair{'s' if inv.total('ip') != 1 else ''})"
     )
     if inv.oldest is not None:
-        text += f", oldest {duration_text(inv.oldest.age(inv.now))}: {inv.oldest.describe()}"
+        text += f", oldest {span_text(inv.oldest.age(inv.now))}: {inv.oldest.describe()}"
     if verdict.reasons:
         text += f" [{'; '.join(verdict.reasons)}]"
     # The line goes to a monitoring system and often to a pager: one line, no control
