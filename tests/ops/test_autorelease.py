@@ -320,3 +320,19 @@ def test_streams_provider_and_kind_narrow_a_rule(lm_db, tmp_path, capsys) -> Non
     decisions = json.loads(out)["decisions"]
     assert code == 0 and {d["block"] for d in decisions} <= {"ip:203", "ip:204", "ip:205"}
     assert not [d for d in decisions if d["outcome"] == "would-release"]
+
+
+def test_a_row_released_with_retry_now_is_not_released_again(lm_db, tmp_path, capsys) -> None:
+    text = THROTTLES.format(max_blocks=10, extra="").replace(
+        "max_blocks = 10\n", 'max_blocks = 10\nmode = "retry-now"\n', 1
+    )
+    file = policy(tmp_path, text)
+    code, out, _ = run(capsys, "autorelease", *lm_db.args("--policy", file, "--apply", "--format", "json"))
+    first = json.loads(out)
+    assert code == 0 and first["mode"] == "retry-now" and first["released"] == 1
+    assert "ip:202" in keys(lm_db)  # retry-now leaves the row for ListManager to retry
+    code, out, _ = run(capsys, "autorelease", *lm_db.args("--policy", file, "--apply", "--format", "json"))
+    second = json.loads(out)
+    decision = next(d for d in second["decisions"] if d["block"] == "ip:202")
+    assert code == 0 and second["released"] == 0 and decision["outcome"] == "skipped"
+    assert "already released" in decision["reason"] and "has not retried it yet" in decision["reason"]

@@ -237,6 +237,26 @@ def test_the_loop_is_bounded_and_sees_both_changes(lm_db, make_core, tmp_path: P
     assert [(e["event"], e["block_id"]) for e in events] == [("appeared", 780), ("disappeared", 780)]
 
 
+def test_a_poll_that_fails_is_reported_and_the_watch_goes_on(lm_db, make_core, tmp_path: Path) -> None:
+    watch, events = collecting_watch(make_core(lm_db.url, lm_db.config), tmp_path)
+    table, _cols = _names(lm_db)
+    reports: list[tuple[PollResult | None, str | None]] = []
+
+    def report(result, error) -> None:
+        reports.append((result, error))
+        if len(reports) == 1:  # the block table goes away (a DBA's mistake, a restore)
+            with lm_db.engine.begin() as conn:
+                conn.execute(sa.text(f'alter table "{table}" rename to "moved_away"'))
+        elif len(reports) == 2:
+            with lm_db.engine.begin() as conn:
+                conn.execute(sa.text(f'alter table "moved_away" rename to "{table}"'))
+
+    code = run_watch(watch, count=3, interval=0.0, stop=threading.Event(), report=report)
+    assert code == 1 and [r is not None for r, _e in reports] == [True, False, True]
+    assert reports[1][1] and "\n" not in reports[1][1]
+    assert reports[2][0].appeared == 0 and reports[2][0].disappeared == 0 and events == []
+
+
 def test_a_reblock_is_a_new_block(lm_db, make_core, tmp_path: Path) -> None:
     watch, events = collecting_watch(make_core(lm_db.url, lm_db.config), tmp_path)
     assert watch.poll().baseline

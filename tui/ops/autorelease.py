@@ -238,10 +238,34 @@ class _Selector:
         return out
 
     def advise(self, block: Block) -> Any:
-        from tui.block_advice import advise_block
+        """The block's advice, with its history as the last step; a row lmtriage already
+        released that is still there (``retry-now``: ListManager has not retried it yet) is
+        "after-fix" here, so a policy does not release it again and again."""
+        from dataclasses import replace
+
+        from tui.block_advice import advise_block, block_history
+        from tui.diagnose.advice import ReleaseAdvice
 
         self.run.judged += 1
-        return advise_block(self.core, self.conn, block)[0]
+        history = block_history(self.core, self.conn, block)
+        advice = advise_block(self.core, self.conn, block, history=history)[0]
+        last = history.last_release
+        if (
+            last is not None
+            and block.since is not None
+            and last.blocked_since == block.since
+            and advice.release.when == "now"
+        ):
+            when = f"{last.released_at:%Y-%m-%d %H:%M}"
+            advice = replace(
+                advice,
+                release=ReleaseAdvice(
+                    when="after-fix",
+                    reason=f"this very block row was already released at {when} (audit event "
+                    f"{last.event_id}, mode {last.mode}) and ListManager has not retried it yet",
+                ),
+            )
+        return advice
 
     def select(self) -> None:
         eligible = self.candidates()
