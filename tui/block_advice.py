@@ -28,6 +28,7 @@ from tui.errors import NotFoundError
 
 if TYPE_CHECKING:
     from tui.checks import CheckResult
+    from tui.db.history import BlockHistory
     from tui.diagnose.advice import Advice, BlockFacts
     from tui.diagnose.grouping import SignatureGroup
 
@@ -146,13 +147,34 @@ def gather_facts(
 
 
 def advise_block(
-    core: Core, conn: Connection, block: Block, check_results: Sequence[CheckResult] = ()
+    core: Core,
+    conn: Connection,
+    block: Block,
+    check_results: Sequence[CheckResult] = (),
+    history: BlockHistory | None = None,
 ) -> tuple[Advice, BlockFacts]:
-    """Advice for ``block`` and the facts it was drawn from."""
+    """Advice for ``block`` and the facts it was drawn from; the block's release history
+    (read when not given) is the last step (:mod:`tui.diagnose.reblock`)."""
     from tui.diagnose.advice import advise
+    from tui.diagnose.reblock import note_reblock
 
     facts = gather_facts(core, conn, block, check_results)
-    return advise(facts), facts
+    if history is None:
+        history = block_history(core, conn, block)
+    return note_reblock(advise(facts), history), facts
+
+
+def block_history(core: Core, conn: Connection, block: Block) -> BlockHistory:
+    """How often ``block``'s pair was blocked and released, and how soon it came back."""
+    from tui.db.history import history_of
+    from tui.diagnose.classify import BLOCK_REASONS, classify
+
+    return history_of(
+        core,
+        conn,
+        block,
+        is_block_reply=lambda text, code: classify(text, code).category in BLOCK_REASONS,
+    )
 
 
 def representative_block(

@@ -73,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(run(args) or 0)
     except LmError as err:
         print(f"lmtriage: error: {err}", file=sys.stderr)
-        return err.exit_code
+        on_error = getattr(args, "on_error", None)  # e.g. status: Nagios wants exit 3
+        return on_error(str(err)) if on_error else err.exit_code
     except KeyboardInterrupt:
         print("lmtriage: interrupted", file=sys.stderr)
         return 130
@@ -87,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tui.db.errors import describe_exception
 
         print(f"lmtriage: error: {describe_exception(err)}", file=sys.stderr)
-        return 2
+        on_error = getattr(args, "on_error", None)
+        return on_error(describe_exception(err)) if on_error else 2
 
 
 if __name__ == "__main__":

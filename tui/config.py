@@ -35,6 +35,10 @@ The file is ``--config``, else ``$LMTRIAGE_CONFIG``, else ``$XDG_CONFIG_HOME/lmt
     organization = "Example Corp"
 
     [checks]            # see tui.checks.settings
+
+    [profiles.east]     # one per server: lmtriage -p east (see tui.ops.profiles)
+    url = "mssql+pymssql://lmtriage@lm-east:1433/ListManager"
+    password_env = "LMTRIAGE_EAST_PASSWORD"
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from typing import Any
 
 from tui.db.model import SchemaNames
 from tui.errors import ConfigError
+from tui.ops.profiles import Profile, parse_profiles, pick
 from tui.textsafe import printable
 
 RELEASE_MODES = ("delete", "retry-now")
@@ -151,6 +156,8 @@ class Config:
     checks: dict[str, Any] = field(default_factory=dict)
     demo_path: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    profile: str | None = None  # the [profiles.NAME] in use (-p NAME)
+    profiles: dict[str, Profile] = field(default_factory=dict)
 
     @property
     def is_demo(self) -> bool:
@@ -242,8 +249,11 @@ def load_config(
     config: str | None = None,
     read_only: bool = False,
     env: dict[str, str] | None = None,
+    profile: str | None = None,
 ) -> Config:
-    """Build the effective configuration from flags, environment and file."""
+    """Build the effective configuration from flags, environment and file; ``profile``
+    (``-p NAME``) takes the database, its password and its audit store from
+    ``[profiles.NAME]``."""
     env = dict(os.environ if env is None else env)
     cfg = Config(read_only=read_only)
     path: Path | None
@@ -346,4 +356,21 @@ def load_config(
         }
     )
     cfg.checks = _table(data, "checks", path or Path(where))
+    cfg.profiles = parse_profiles(data)
+    if profile is not None:
+        if db is not None:
+            raise ConfigError("--db and --profile both name a database; give one of them")
+        _use_profile(cfg, pick(cfg.profiles, profile, path), env, where)
     return cfg
+
+
+def _use_profile(cfg: Config, profile: Profile, env: dict[str, str], where: str) -> None:
+    """The profile's database, password (from the variable it names, nothing else),
+    read-only flag and audit store replace the file's [database] and [audit] ones."""
+    cfg.profile = profile.name
+    cfg.db_url, cfg.db_source = profile.url, f"{where} [profiles.{profile.name}]"
+    cfg.db_password = profile.password(env)
+    cfg.read_only = cfg.read_only or profile.read_only
+    if profile.audit_path is not None or profile.audit_url is not None:
+        cfg.audit_path, cfg.audit_url = profile.audit_path, profile.audit_url
+        cfg.audit_in_database = False

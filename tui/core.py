@@ -204,5 +204,6 @@ def core_from_args(args: object, *, build_demo: bool = True) -> Core:
         db=getattr(args, "db", None),
         config=getattr(args, "config", None),
         read_only=bool(getattr(args, "read_only", False)),
+        profile=getattr(args, "profile", None),
     )
     return open_core(config, build_demo=build_demo)

@@ -17,4 +17,8 @@ COMMAND_MODULES: list[str] = [
     "tui.commands.dcl",
     "tui.commands.explain",
     "tui.commands.allowlist",
+    "tui.commands.status",
+    "tui.commands.watch",
+    "tui.commands.autorelease",
+    "tui.commands.report",
 ]

@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         db=getattr(args, "db", None),
         config=getattr(args, "config", None),
         read_only=bool(getattr(args, "read_only", False)),
+        profile=getattr(args, "profile", None),
     )
     for warning in config.warnings:
         print(f"lmtriage: warning: {warning}", file=sys.stderr)
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     if args.event is not None:
         return _one_event(store, args)
     databases = None
-    if getattr(args, "db", None):
+    if getattr(args, "db", None) or config.profile:
         shown = display_url_of(config)
         databases = [shown, f"DEMO {shown}"] if shown else None
     events = store.events_list(limit=args.limit, before_id=args.before, databases=databases)

@@ -56,12 +56,60 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=None, help="at most N blocks in all")
     add_window_option(p)
     add_format_option(p)
+    p.add_argument(
+        "--all-profiles",
+        action="store_true",
+        help="the blocks of every [profiles.NAME] server, with a PROFILE column",
+    )
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """List the blocks."""
+    """List the blocks (of one database, or of every profile)."""
+    if args.all_profiles:
+        from tui.commands.fleet import blocks_of_all_profiles
+
+        return blocks_of_all_profiles(args, _records, COLUMNS, HEADERS, MAX_WIDTH)
     core = open_core(args)
+    try:
+        records = _records(core, args)
+    finally:
+        core.close()
+    emit(
+        records,
+        args.format,
+        COLUMNS,
+        headers=HEADERS,
+        max_width=MAX_WIDTH,
+        empty_message="no blocks",
+        csv_columns=CSV_COLUMNS,
+    )
+    return 0
+
+
+HEADERS = [
+    "KIND",
+    "STREAM",
+    "DOMAIN",
+    "IP",
+    "BLOCKING MX",
+    "SINCE",
+    "NEXT RETRY",
+    "FAILED",
+    "4XX",
+    "5XX",
+    "NO CODE",
+    "DELIVERED",
+    "CATEGORY",
+    "LATEST REPLY",
+]
+# CSV has room for every field a spreadsheet wants, the key and description included.
+CSV_COLUMNS = ["block_id", *COLUMNS[:7], "description", *COLUMNS[7:], "latest_reply_code"]
+MAX_WIDTH = {"latest_reply": 60, "domain": 40, "stream": 16, "category": 22}
+
+
+def _records(core, args: argparse.Namespace) -> list[dict]:  # noqa: ANN001 - Core
+    """The blocks of one database as the documented records."""
     window = window_of(args, core)
     since = core.now() - window
     blocks = []
@@ -94,28 +142,4 @@ def run(args: argparse.Namespace) -> int:
             if block.next_retry
             else ("Permanent" if args.format != "json" else None)
         )
-    emit(
-        records,
-        args.format,
-        COLUMNS,
-        headers=[
-            "KIND",
-            "STREAM",
-            "DOMAIN",
-            "IP",
-            "BLOCKING MX",
-            "SINCE",
-            "NEXT RETRY",
-            "FAILED",
-            "4XX",
-            "5XX",
-            "NO CODE",
-            "DELIVERED",
-            "CATEGORY",
-            "LATEST REPLY",
-        ],
-        max_width={"latest_reply": 60, "domain": 40, "stream": 16, "category": 22},
-        empty_message="no blocks",
-        csv_columns=["block_id", *COLUMNS[:7], "description", *COLUMNS[7:], "latest_reply_code"],
-    )
-    return 0
+    return records

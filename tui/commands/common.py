@@ -28,6 +28,13 @@ def add_common_options(parser: argparse.ArgumentParser, *, top_level: bool = Fal
         help="config file (else $LMTRIAGE_CONFIG, else ~/.config/lmtriage/config.toml)",
     )
     parser.add_argument(
+        "-p",
+        "--profile",
+        metavar="NAME",
+        default=default,
+        help="the server of [profiles.NAME] in the config file (instead of --db)",
+    )
+    parser.add_argument(
         "--read-only",
         action="store_true",
         default=False if top_level else argparse.SUPPRESS,
@@ -67,6 +74,7 @@ def open_core(  # noqa: ANN201 - Core
         db=getattr(args, "db", None),
         config=getattr(args, "config", None),
         read_only=bool(getattr(args, "read_only", False)),
+        profile=getattr(args, "profile", None),
     )
     for warning in config.warnings:
         print(f"lmtriage: warning: {warning}", file=sys.stderr)

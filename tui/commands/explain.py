@@ -50,8 +50,9 @@ def _reply_json(group: object) -> dict[str, object]:
 
 def run(args: argparse.Namespace) -> int:
     """Advise every matching block."""
-    from tui.block_advice import advise_block
+    from tui.block_advice import advise_block, block_history
     from tui.db.queries import BlockFilter, find_stream, iter_blocks
+    from tui.diagnose.reblock import history_line
 
     core = open_core(args)
     core.config.window = window_of(args, core)  # advice reads the window from the config
@@ -74,20 +75,22 @@ def run(args: argparse.Namespace) -> int:
                 exit_code=1,
             )
         for block in blocks[: max(1, args.limit)]:
-            advice, facts = advise_block(core, conn, block)
-            out.append((block, advice, facts))
+            history = block_history(core, conn, block)
+            advice, facts = advise_block(core, conn, block, history=history)
+            out.append((block, advice, facts, history))
     if args.format == "json":
         payload = [
             {
                 "block": b.to_json(),
                 "advice": a.to_json(),
                 "replies": [_reply_json(g) for g in f.groups[:REPLY_GROUPS]],
+                "history": h.to_json(),
             }
-            for b, a, f in out
+            for b, a, f, h in out
         ]
         sys.stdout.write(dumps(payload, indent=2) + "\n")
         return 0
-    for block, advice, _facts in out:
+    for block, advice, _facts, history in out:
         who = f"{block.ip} → {block.mx}" if block.kind == "ip" else "all IPs"
         print(
             printable(
@@ -119,5 +122,7 @@ def run(args: argparse.Namespace) -> int:
             print("   replies (failed attempts per signature, first and last seen):")
             for line in advice.evidence:
                 print(printable(f"   - {line}", max_chars=400))
+        if (line := history_line(history)) is not None:
+            print(printable(f"   history: {line}", max_chars=1000))
         print()
     return 0

@@ -38,6 +38,8 @@ INT_RANGES: dict[tuple[str, str], Range] = {
     ("dcl", "limit"): Range(1, 1000, "connections per MX"),
     ("dcl", "per_hour"): Range(1, 10_000_000, "connections an hour"),
     ("dcl", "per_connection"): Range(1, 100_000, "messages per connection"),
+    ("watch", "count"): Range(1, 100_000_000, "polls"),
+    ("report", "limit"): Range(1, 500, "blocks diagnosed"),
 }
 
 

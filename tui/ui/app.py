@@ -38,6 +38,7 @@ from tui.ui.messages import RefreshDone, RefreshResult, WorkFailed
 from tui.ui.release_flow import ReleaseFlow, ReleaseProgressScreen
 from tui.ui.screens.confirm import ConfirmScreen
 from tui.ui.screens.help import HelpScreen
+from tui.ui.screens.profile_picker import ProfilePicker
 from tui.ui.screens.replies import RepliesScreen
 from tui.ui.screens.stream_picker import StreamPicker
 from tui.ui.widgets.block_table import BlockTable, Column
@@ -267,10 +268,22 @@ class LmTriageApp(ReleaseFlow, App[int]):
     # The block table, not the tab strip, has the keyboard from the start (1 2 3 switch tabs).
     AUTO_FOCUS = "#domain-table"
 
-    def __init__(self, core: Core, *, clock: Callable[[], datetime] = datetime.now) -> None:
+    def __init__(
+        self,
+        core: Core,
+        *,
+        clock: Callable[[], datetime] = datetime.now,
+        open_profile: Callable[[str], Core] | None = None,
+    ) -> None:
         super().__init__()
         self.core = core
         self.clock = clock
+        # P: how to open another [profiles.NAME]; the console then exits with ``next_core``
+        # and is started again on it (see tui.ui.run), so no state of one server leaks into
+        # the other's screen.
+        self.open_profile = open_profile
+        self.next_core: Core | None = None
+        self.history_cache: OrderedDict[BlockKey, Any] = OrderedDict()
         self.stream: Stream | None = None
         self.streams: list[Stream] = []
         self.filters: dict[str, BlockFilter] = {
@@ -492,6 +505,9 @@ class LmTriageApp(ReleaseFlow, App[int]):
         if advice is not None:
             text.append("\n")
             text.append_text(advice_text(advice[1]))
+            if (history := self.history_cache.get(block.key)) is not None:
+                text.append("\nHistory: ", style="bold")
+                text.append(printable(history, max_chars=1000))
         else:
             text.append("\ndiagnosing…", style="dim italic")
         return text
@@ -548,6 +564,7 @@ class LmTriageApp(ReleaseFlow, App[int]):
             read_only=self.core.read_only,
             paused=self.paused,
             demo=self.core.is_demo,
+            profile=self.core.config.profile,
         )
 
     def update_tab_titles(self) -> None:
@@ -903,6 +920,41 @@ class LmTriageApp(ReleaseFlow, App[int]):
 
         self.push_screen(StreamPicker(self.streams, self.stream), chosen)
 
+    def action_pick_profile(self) -> None:
+        """``P``: show another server of the config file's [profiles.NAME]."""
+        profiles = self.core.config.profiles
+        if not profiles:
+            self.set_status(
+                "no server profiles: add [profiles.NAME] tables to the config file "
+                "(README: several servers)"
+            )
+            return
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self.set_status(f"opening profile {name}…")
+                self._open_profile_worker(name)
+
+        self.push_screen(ProfilePicker(profiles, self.core.config.profile), chosen)
+
+    @work(thread=True, exclusive=True, group="profile", exit_on_error=False)
+    def _open_profile_worker(self, name: str) -> None:
+        """Connect to the chosen profile's database (thread); on success the console restarts
+        on it, on failure it stays where it is and says why."""
+        from tui.ui.run import open_profile_core
+
+        try:
+            opener = self.open_profile or (lambda n: open_profile_core(self.core.config, n))
+            core = opener(name)
+        except Exception as err:  # noqa: BLE001
+            self.post_message(WorkFailed(f"opening profile {name}", err))
+            return
+        self.call_from_thread(self._switch_core, core)
+
+    def _switch_core(self, core: Core) -> None:
+        self.next_core = core
+        self.exit(0)
+
     def action_drill(self) -> None:
         """Enter: the replies behind the cursor block."""
         table = self.active_table
@@ -1009,15 +1061,25 @@ class LmTriageApp(ReleaseFlow, App[int]):
 
         number = self.refresh_number
         checks = self._check_results_for(block)
+        from tui.block_advice import block_history
+        from tui.diagnose.reblock import history_line
+
         try:
             with self.core.connect() as conn:
-                advice, _facts = advise_block(self.core, conn, block, checks)
+                history = block_history(self.core, conn, block)
+                advice, _facts = advise_block(self.core, conn, block, checks, history)
         except Exception as err:  # noqa: BLE001
             self.post_message(WorkFailed("diagnosing the block", err))
             return
-        self.call_from_thread(self._advice_ready, block, number, advice)
+        self.call_from_thread(self._advice_ready, block, number, advice, history_line(history))
 
-    def _advice_ready(self, block: Block, number: int, advice: Any) -> None:
+    def _advice_ready(
+        self, block: Block, number: int, advice: Any, history: str | None = None
+    ) -> None:
+        self.history_cache[block.key] = history
+        self.history_cache.move_to_end(block.key)
+        while len(self.history_cache) > ADVICE_CACHE_SIZE:
+            self.history_cache.popitem(last=False)
         self.advice_cache[block.key] = (number, advice)
         self.advice_cache.move_to_end(block.key)
         while len(self.advice_cache) > ADVICE_CACHE_SIZE:

@@ -40,6 +40,7 @@ KEYS: tuple[Key, ...] = (
     Key("pane_ips", "2", "show_pane('ips')", "IPs", group="Panes"),
     Key("pane_dashboard", "3", "show_pane('dashboard')", "Dashboard", group="Panes"),
     Key("stream", "m", "pick_stream", "Stream", group="Panes"),
+    Key("profile", "P", "pick_profile", "Server profile", show=False, group="Panes"),
     Key("drill", "enter", "drill", "Replies", show=False, group="Blocks"),
     Key("mark", "space", "mark", "Mark", show=False, group="Marks and release"),
     Key("mark_all", "a", "mark_all", "Mark all", show=False, group="Marks and release"),

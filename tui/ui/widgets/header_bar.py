@@ -38,10 +38,14 @@ class HeaderBar(Static):
         read_only: bool,
         paused: bool,
         demo: bool,
+        profile: str | None = None,
     ) -> None:
         """Redraw the line."""
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append("lmtriage ", style="bold")
+        if profile:
+            text.append(f" {printable(profile, max_chars=64)} ", style="bold black on green")
+            text.append(" ")
         if read_only:
             text.append(" READ-ONLY ", style="bold white on red")
             text.append(" ")
