@@ -12,7 +12,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tui.commands.common import add_common_options, add_format_option, confirm, open_core
+from tui.commands.common import (
+    add_common_options,
+    add_format_option,
+    config_from_args,
+    confirm,
+    open_core,
+)
 from tui.commands.output import dumps, emit
 from tui.errors import LmError, NotFoundError, ReadOnlyError
 
@@ -82,18 +88,14 @@ def run(args: argparse.Namespace) -> int:
         return _undo(args)
     if args.reconcile:
         return _reconcile(args)
-    from tui.config import load_config
     from tui.core import display_url_of, open_audit_store
 
-    config = load_config(
-        db=getattr(args, "db", None),
-        config=getattr(args, "config", None),
-        read_only=bool(getattr(args, "read_only", False)),
-        profile=getattr(args, "profile", None),
+    config = config_from_args(args)
+    store = (
+        open_core(args, config=config).audit
+        if config.audit_in_database
+        else open_audit_store(config)
     )
-    for warning in config.warnings:
-        print(f"lmtriage: warning: {warning}", file=sys.stderr)
-    store = open_core(args).audit if config.audit_in_database else open_audit_store(config)
     if args.event is not None:
         return _one_event(store, args)
     databases = None

@@ -57,18 +57,12 @@ def add_format_option(
     parser.add_argument("--format", choices=choices, default=default, help=text)
 
 
-def open_core(  # noqa: ANN201 - Core
-    args: argparse.Namespace,
-    *,
-    build_demo: bool = True,
-    strict: bool = True,
-    index_report: bool = False,
-):
-    """Open the database named by the arguments; config warnings go to stderr."""
+def config_from_args(args: argparse.Namespace):  # noqa: ANN201 - Config
+    """The configuration the arguments name (flags > environment > file); its warnings go
+    to stderr once here."""
     import sys
 
     from tui.config import load_config
-    from tui.core import open_core as _open
 
     config = load_config(
         db=getattr(args, "db", None),
@@ -78,6 +72,21 @@ def open_core(  # noqa: ANN201 - Core
     )
     for warning in config.warnings:
         print(f"lmtriage: warning: {warning}", file=sys.stderr)
+    return config
+
+
+def open_core(  # noqa: ANN201 - Core
+    args: argparse.Namespace,
+    *,
+    build_demo: bool = True,
+    strict: bool = True,
+    index_report: bool = False,
+    config=None,  # noqa: ANN001 - a Config already read from these arguments
+):
+    """Open the database named by the arguments."""
+    from tui.core import open_core as _open
+
+    config = config if config is not None else config_from_args(args)
     return _open(config, build_demo=build_demo, strict=strict, index_report=index_report)
 
 

@@ -120,7 +120,7 @@ def domain_columns(category: Callable[[Block], str]) -> list[Column]:
         Column("since", "Since", 11, lambda b: fmt.short_time(b.since), priority=5, sort="since"),
         Column("next_retry", "Next retry", 11, fmt.next_retry, priority=7, sort="next_retry"),
         *outcome_columns(8),
-        Column("category", "Category", 13, category, priority=6, sort="category"),
+        Column("category", "Category", 13, lambda b: fmt.category_label(category(b)), priority=6, sort="category"),
         Column(
             "latest",
             "Latest reply",
@@ -128,18 +128,19 @@ def domain_columns(category: Callable[[Block], str]) -> list[Column]:
             lambda b: fmt.one_line(b.latest_reply),
             priority=9,
             flex=True,
+            want=21,
         ),
     ]
 
 
 def ip_columns(category: Callable[[Block], str]) -> list[Column]:
     """Pane 2: ListManager's columns, then since, failed / 4xx-5xx / delivered attempts,
-    category, latest reply."""
+    category, latest reply (the pair and the reply first at 80 columns)."""
     return [
-        Column("stream", "Stream", 11, lambda b: b.stream_name, priority=3, sort="stream"),
+        Column("stream", "Stream", 11, lambda b: b.stream_name, priority=4, sort="stream"),
         Column("ip", "IP", 15, lambda b: b.ip or "", priority=10, sort="ip"),
-        Column("domain", "Domain", 16, lambda b: b.domain, priority=9, sort="domain"),
-        Column("mx", "Blocking MX", 15, lambda b: b.mx or "", priority=8, sort="mx"),
+        Column("domain", "Domain", 16, lambda b: b.domain, priority=10, sort="domain"),
+        Column("mx", "Blocking MX", 15, lambda b: b.mx or "", priority=9, sort="mx"),
         Column(
             "description", "Description", 18, lambda b: fmt.one_line(b.description), priority=2,
             sort="description",
@@ -147,14 +148,15 @@ def ip_columns(category: Callable[[Block], str]) -> list[Column]:
         Column("next_retry", "Next retry", 11, fmt.next_retry, priority=7, sort="next_retry"),
         Column("since", "Since", 11, lambda b: fmt.short_time(b.since), priority=1, sort="since"),
         *outcome_columns(6),
-        Column("category", "Category", 13, category, priority=5, sort="category"),
+        Column("category", "Category", 13, lambda b: fmt.category_label(category(b)), priority=3, sort="category"),
         Column(
             "latest",
             "Latest reply",
             14,
             lambda b: fmt.one_line(b.latest_reply),
-            priority=9,
+            priority=8,
             flex=True,
+            want=30,
         ),
     ]
 
@@ -578,7 +580,9 @@ class LmTriageApp(ReleaseFlow, App[int]):
                 title += f" ●{len(table.marks):,}"
             f = self.filters[pane]
             if f.text or f.domain:
-                title += " ⧩"
+                # The filter stays named after Enter closes the bar.
+                shown = printable(f.text or f.domain or "", max_chars=None)
+                title += f" ⧩{shown[:14]}{'…' if len(shown) > 14 else ''}"
             tab = tabs.get_tab(pane)
             if tab.label.plain != title:  # a relabel costs a layout pass: only on a change
                 tab.label = Text(title)
@@ -884,7 +888,8 @@ class LmTriageApp(ReleaseFlow, App[int]):
         for pane in KIND_OF_PANE:
             self.filters[pane] = self.filters[pane].with_(domain=message.domain, text=None)
         self.set_status(f"showing the blocks of {message.domain} (Esc shows all)")
-        self.query_one(TabbedContent).active = "domains"
+        # A domain with only IP-pair blocks has nothing in pane 1: land where its blocks are.
+        self.query_one(TabbedContent).active = "domains" if message.domain_blocked else "ips"
         self.refresh_data()
 
     # ------------------------------------------------------------------ actions
@@ -1006,6 +1011,14 @@ class LmTriageApp(ReleaseFlow, App[int]):
         table.descending = not f.descending
         table.refresh()
         self.refresh_data()
+
+    def action_scroll_panel(self, direction: int) -> None:
+        """J/K: scroll the checks panel when it is shown, else the detail panel, by half its
+        height, without moving the focus from the block list."""
+        checks = self.query_one(ChecksPanel)
+        panel = checks if checks.has_class("-shown") else self.query_one(DetailPanel)
+        step = max(1, panel.size.height // 2)
+        panel.scroll_relative(y=direction * step, animate=False)
 
     def action_toggle_details(self) -> None:
         """Show or hide the detail panel."""

@@ -30,3 +30,24 @@ def count(value: int | None) -> str:
 def one_line(text: str | None) -> str:
     """Collapse whitespace so a reply fits a table cell."""
     return " ".join((text or "").split())
+
+
+CATEGORY_LABELS = {
+    "ip_reputation_block": "IP reputation",
+    "dnsbl_listing": "blocklist",
+    "rate_limit": "rate limit",
+    "authentication_failure": "auth failure",
+    "policy_block": "policy",
+    "content_spam": "content/spam",
+    "user_unknown": "user unknown",
+    "mailbox_full": "mailbox full",
+    "greylisting": "greylisting",
+    "tls_required": "TLS required",
+    "other": "other",
+}
+
+
+def category_label(category: str) -> str:
+    """A category as a table cell: ``IP reputation`` for ``ip_reputation_block`` (the
+    detail panel, JSON and ``classify`` keep the names)."""
+    return CATEGORY_LABELS.get(category, category)

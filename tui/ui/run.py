@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from tui.commands.common import open_core
+from tui.commands.common import config_from_args, open_core
 from tui.config import Config, load_config
 from tui.core import Core
 from tui.core import open_core as open_config_core
@@ -43,9 +43,37 @@ def console_loop(
         core = app.next_core
 
 
+def _build_demo_with_progress(config: Config) -> None:
+    """First run on the demo: build it now, saying so on the terminal (it takes seconds, and
+    a blank screen meanwhile looks like a hang)."""
+    from tui.demo import GENERATOR_VERSION
+    from tui.demo.build import ensure_demo_database, read_demo_info
+
+    path = config.resolved_demo_path()
+    if path.exists() and (read_demo_info(path) or {}).get("version") == GENERATOR_VERSION:
+        return
+    shown = {"last": -1}
+
+    def progress(stage: str, fraction: float) -> None:
+        percent = int(fraction * 100)
+        if percent != shown["last"]:
+            shown["last"] = percent
+            sys.stderr.write(
+                f"\rlmtriage: building the demo database (first run): {percent:3d}% {stage:<12}"
+            )
+            sys.stderr.flush()
+
+    sys.stderr.write(f"lmtriage: building the demo database at {path} (first run, a few seconds)\n")
+    ensure_demo_database(path, progress=progress)
+    sys.stderr.write("\n")
+
+
 def run_console(args: argparse.Namespace) -> int:
     """Open the database (errors are one line from the caller), then run the app."""
-    core = open_core(args)
+    config = config_from_args(args)
+    if config.db_url is None and sys.stderr.isatty():
+        _build_demo_with_progress(config)
+    core = open_core(args, config=config)
     if not sys.stdout.isatty():
         print(
             "lmtriage: the console needs a terminal; use a subcommand (lmtriage --help) for scripts",

@@ -70,6 +70,7 @@ class Column:
     flex: bool = False  # takes the width left over (``width`` is then its least width)
     right: bool = False
     sort: str | None = None  # the sort id ``s`` gives this column, if it sorts
+    want: int | None = None  # flex: the width it should get before lower columns stay
 
 
 class BlockTable(ScrollView, can_focus=True):
@@ -539,6 +540,16 @@ class BlockTable(ScrollView, can_focus=True):
             return self._layout
         width = max(self.scrollable_content_region.width, 10) - 2  # the mark column
         cols = [c for c in self.columns if c.id not in self.hidden]
+        flex = next((c for c in cols if c.flex), None)
+        if flex is not None and flex.want:
+            # First the flex column (the reply text) gets the width it wants from the columns
+            # that matter less than it; then everything must fit at its least width.
+            extra = flex.want - flex.width
+            while sum(c.width + 1 for c in cols) + extra > width:
+                lower = [c for c in cols if not c.flex and c.priority < flex.priority]
+                if not lower:
+                    break
+                cols.remove(min(lower, key=lambda c: c.priority))
         while cols and sum(c.width + 1 for c in cols) > width:
             victims = [c for c in cols if not c.flex] or cols
             drop = min(victims, key=lambda c: c.priority)

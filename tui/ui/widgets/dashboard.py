@@ -106,9 +106,10 @@ class DashboardView(Vertical):
     class ViewBlocks(Message):
         """Enter on a domain: show its blocks in panes 1 and 2."""
 
-        def __init__(self, domain: str) -> None:
+        def __init__(self, domain: str, *, domain_blocked: bool = True) -> None:
             super().__init__()
             self.domain = domain
+            self.domain_blocked = domain_blocked  # False: only IP pairs are blocked
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id)
@@ -192,6 +193,7 @@ class DashboardView(Vertical):
     def selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a domain row."""
         event.stop()
-        domain = self.current_domain
-        if domain:
-            self.post_message(self.ViewBlocks(domain))
+        table = self.query_one(DataTable)
+        if 0 <= table.cursor_row < len(self.rows):
+            row = self.rows[table.cursor_row]
+            self.post_message(self.ViewBlocks(row.domain, domain_blocked=row.domain_blocked))

@@ -27,6 +27,12 @@ class HeaderBar(Static):
     """
 
     _shown: Text | None = None
+    _last: dict | None = None
+
+    def on_resize(self) -> None:
+        """The database part fits the new width."""
+        if self._last is not None:
+            self.show(**self._last)
 
     def show(
         self,
@@ -40,11 +46,22 @@ class HeaderBar(Static):
         demo: bool,
         profile: str | None = None,
     ) -> None:
-        """Redraw the line."""
+        """Redraw the line: badges, stream and clock are never cut; the database takes what
+        is left of the width (its middle cut, both ends of a URL matter)."""
+        self._last = {
+            "database": database,
+            "stream": stream,
+            "refreshed": refreshed,
+            "refreshing": refreshing,
+            "read_only": read_only,
+            "paused": paused,
+            "demo": demo,
+            "profile": profile,
+        }
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append("lmtriage ", style="bold")
         if profile:
-            text.append(f" {printable(profile, max_chars=64)} ", style="bold black on green")
+            text.append(f" {printable(profile, max_chars=32)} ", style="bold black on green")
             text.append(" ")
         if read_only:
             text.append(" READ-ONLY ", style="bold white on red")
@@ -55,16 +72,20 @@ class HeaderBar(Static):
         if paused:
             text.append(" PAUSED ", style="bold black on cyan")
             text.append(" ")
-        if demo and database.startswith("DEMO"):
-            database = database[4:].strip()  # the badge says it
-        text.append(middle_cut(printable(database, max_chars=None), 48))
-        text.append("  stream: ", style="dim")
-        text.append(middle_cut(printable(stream, max_chars=None), 24), style="bold")
+        text.append("stream ", style="dim")
+        text.append(middle_cut(printable(stream, max_chars=None), 40), style="bold")
         text.append("  ")
         if refreshing:
             text.append("refreshing… ", style="italic")
         if refreshed is not None:
             text.append(f"{refreshed:%H:%M:%S}", style="dim")
+            text.append("  ")
+        if demo and database.startswith("DEMO"):
+            database = database[4:].strip()  # the badge says it
+        width = (self.size.width or self.app.size.width) - 2  # the padding
+        room = width - text.cell_len
+        if room >= 8:
+            text.append(middle_cut(printable(database, max_chars=None), room), style="dim")
         if text == self._shown:
             return
         self._shown = text
