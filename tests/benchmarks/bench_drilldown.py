@@ -35,11 +35,11 @@ import sqlalchemy as sa  # noqa: E402
 
 from tests.benchmarks.run import HAND_GROUPS as HAND  # noqa: E402
 from tests.benchmarks.run import NOW, build_or_reuse, busiest_domain_block, fmt_s  # noqa: E402
-from tui.block_advice import signature_groups  # noqa: E402
 from tui.config import load_config  # noqa: E402
 from tui.core import open_core  # noqa: E402
 from tui.db.queries import ReplyScope  # noqa: E402
 from tui.diagnose.classify import clear_cache  # noqa: E402
+from tui.triage.block_advice import signature_groups  # noqa: E402
 
 BIG_DOMAIN = "million.example"
 

@@ -191,7 +191,7 @@ def best_of(fn, runs: int = 5) -> float:  # noqa: ANN001
 def drill_down(db: BenchDb) -> Row:
     """The drill-down's exact reply groups (the streamed GROUP BY and every distinct text
     signed; signatures cached, as on a second visit) vs the same GROUP BY written by hand."""
-    from tui.block_advice import signature_groups
+    from tui.triage.block_advice import signature_groups
 
     core = open_bench_core(db)
     with core.engine.connect() as conn:

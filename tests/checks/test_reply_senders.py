@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tui import check_sources
 from tui.checks import CheckSettings
 from tui.config import load_config
 from tui.core import open_core
 from tui.db.queries import find_stream
+from tui.triage import check_sources
 
 DMARC = (
     "550 5.7.26 <ann@yahoo.com>: Message rejected due to DMARC policy of news.example.org "

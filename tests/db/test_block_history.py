@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tui.block_advice import advise_block, block_history
 from tui.cli import main
 from tui.db.block_rows import PhysicalBlocks
 from tui.db.history import build_index, clear_cache, history_of
 from tui.db.queries import fetch_blocks
 from tui.db.release import release_blocks, undo_release
 from tui.db.release_plan import BlockRef
+from tui.triage.block_advice import advise_block, block_history
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tui.block_advice import signature_groups
 from tui.config import load_config
 from tui.core import open_core
 from tui.db.queries import (
@@ -29,6 +28,7 @@ from tui.db.queries import (
 )
 from tui.db.records import Block
 from tui.diagnose.classify import signature
+from tui.triage.block_advice import signature_groups
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -286,8 +286,8 @@ def test_failures_without_a_reply_text_have_a_group(lm_db) -> None:
 
 
 def test_a_big_block_is_grouped_again_only_when_its_failures_change(lm_db, monkeypatch) -> None:
-    import tui.block_advice as ba
     import tui.diagnose.grouping as grouping
+    import tui.triage.block_advice as ba
 
     monkeypatch.setattr(ba, "BIG_BLOCK_TEXTS", 100)
     monkeypatch.setattr(ba, "_BIG_GROUPS", ba.OrderedDict())

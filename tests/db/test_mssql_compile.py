@@ -15,9 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import mssql
 
-import tui.block_advice as ba
-from tui import check_sources
-from tui.block_advice import signature_groups
+import tui.triage.block_advice as ba
 from tui.config import load_config
 from tui.core import open_core
 from tui.db.audit import AuditRow, AuditStore
@@ -43,6 +41,8 @@ from tui.db.reconcile import reconcile_event
 from tui.db.release import BlockRef, release_blocks, undo_release
 from tui.db.release_plan import plan_for_cli, refs_for_stream
 from tui.db.undo import undo_event
+from tui.triage import check_sources
+from tui.triage.block_advice import signature_groups
 
 MSSQL_MAX_PARAMS = 2100
 

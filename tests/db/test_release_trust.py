@@ -295,7 +295,7 @@ def test_cli_block_releases_exactly_that_row(lm_db, capsys) -> None:
 
 
 def test_advice_prints_a_command_that_releases_only_that_block(core, lm_db, capsys) -> None:
-    from tui.block_advice import advise_block
+    from tui.triage.block_advice import advise_block
 
     pair = blocks(core, "ip", [201])[0]
     domain = blocks(core, "domain", [101])[0]

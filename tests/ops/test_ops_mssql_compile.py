@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import mssql
 
-from tui.block_advice import block_history
 from tui.config import load_config
 from tui.core import open_core
 from tui.db.audit import AuditStore
@@ -22,6 +21,7 @@ from tui.ops.autorelease import run_autorelease
 from tui.ops.inventory import block_categories, current_blocks, failed_by_category, read_inventory
 from tui.ops.policy import load_policy
 from tui.ops.report import collect
+from tui.triage.block_advice import block_history
 
 
 def test_ops_statements_compile_for_mssql(sqlite_db, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from tests.support import handmade
 from tests.ui.conftest import settle
 from tests.ui.test_console import SIZE, rows_in_db
-from tui.release_advice import judge_blocks
+from tui.triage.release_advice import judge_blocks
 from tui.ui.screens.confirm import ConfirmScreen, ReleaseDialog
 
 

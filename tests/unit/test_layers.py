@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2] / "tui"
-CORE_DIRS = ["db", "demo", "diagnose", "checks", "commands", "ops"]
-CORE_FILES = ["core.py", "config.py", "errors.py", "textsafe.py", "cli.py", "check_sources.py"]
+CORE_DIRS = ["db", "demo", "diagnose", "checks", "commands", "ops", "triage"]
+CORE_FILES = ["core.py", "config.py", "errors.py", "textsafe.py", "cli.py", "domains.py"]
 FORBIDDEN = ("textual", "rich", "tui.ui")
 
 

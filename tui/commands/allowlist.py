@@ -34,8 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the request."""
-    from tui.block_advice import allowlist_text
     from tui.db.queries import find_stream
+    from tui.triage.block_advice import allowlist_text
 
     core = open_core(args)
     domain = args.domain.strip().lower()

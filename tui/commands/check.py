@@ -231,11 +231,11 @@ def targets_from_database(
     """``--db``/``--stream``: the stream's IPs, its blocked domains (or ``--domain``) with the
     blocking MX IPs recorded for them, and ListManager's DKIM domains and selectors; flags
     given explicitly still win. On the demo database the demo DNS server answers."""
-    from tui import check_sources
     from tui.checks.block_checks import BlockTarget
     from tui.checks.settings import normalize_domain, normalize_ip
     from tui.commands.common import open_core
     from tui.db.queries import find_stream, stream_ips
+    from tui.triage import check_sources
 
     core = open_core(args)
     try:

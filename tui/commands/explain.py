@@ -50,9 +50,9 @@ def _reply_json(group: object) -> dict[str, object]:
 
 def run(args: argparse.Namespace) -> int:
     """Advise every matching block."""
-    from tui.block_advice import advise_block, block_history
     from tui.db.queries import BlockFilter, find_stream, iter_blocks
     from tui.diagnose.reblock import history_line
+    from tui.triage.block_advice import advise_block, block_history
 
     core = open_core(args)
     core.config.window = window_of(args, core)  # advice reads the window from the config

@@ -52,7 +52,7 @@ def _hosts(pairs: list[tuple[str, int]]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the reply groups."""
-    from tui.block_advice import signature_groups
+    from tui.triage.block_advice import signature_groups
 
     core = open_core(args)
     if not core.schema.feature("drill_down"):

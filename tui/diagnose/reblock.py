@@ -3,7 +3,7 @@
 A block that came back soon after lmtriage released it tells more than any reply: the release
 did not hold, so releasing it again without a fix only blocks it again (and a release by
 policy would loop). When that is so, the advice says it in its explanation and first step,
-and a "release now" becomes "after-fix". Pure: the glue (:mod:`tui.block_advice`) reads the
+and a "release now" becomes "after-fix". Pure: the glue (:mod:`tui.triage.block_advice`) reads the
 history and passes it in.
 """
 

@@ -38,7 +38,7 @@ from tui.db.release import ReleaseResult, release_blocks, touched_text
 from tui.db.release_plan import CHOSEN, WITH_DOMAIN, BlockRef, PlannedRow, ReleasePlan, plan_release
 from tui.errors import NotFoundError, ReadOnlyError
 from tui.ops.policy import Policy, Rule
-from tui.release_advice import MAX_JUDGED
+from tui.triage.release_advice import MAX_JUDGED
 
 MAX_CANDIDATES = 100_000  # block rows read per run
 MAX_DECISIONS = 2_000  # decisions kept (listed and audited) per run
@@ -243,8 +243,8 @@ class _Selector:
         "after-fix" here, so a policy does not release it again and again."""
         from dataclasses import replace
 
-        from tui.block_advice import advise_block, block_history
         from tui.diagnose.advice import ReleaseAdvice
+        from tui.triage.block_advice import advise_block, block_history
 
         self.run.judged += 1
         history = block_history(self.core, self.conn, block)

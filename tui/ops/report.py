@@ -70,8 +70,8 @@ def collect(
     window: timedelta,
 ) -> ReportData:
     """Read the figures and diagnose up to ``limit`` blocks (oldest first)."""
-    from tui.block_advice import advise_block, block_history
     from tui.diagnose.reblock import history_line
+    from tui.triage.block_advice import advise_block, block_history
 
     now = core.now()
     since = now - window

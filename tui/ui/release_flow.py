@@ -27,15 +27,15 @@ from tui.db.release_plan import ReleasePlan, plan_for_filters, plan_from_blocks
 from tui.db.undo import UndoResult, undo_event, undoable_reason
 from tui.textsafe import printable
 from tui.ui.messages import ReleaseProgress, WorkFailed
+from tui.ui.panes import KIND_OF_PANE
 from tui.ui.screens.confirm import TOGGLE, ConfirmScreen, ReleaseDialog
 
 if TYPE_CHECKING:
-    from tui.release_advice import ReleaseJudgement
+    from tui.triage.release_advice import ReleaseJudgement
     from tui.ui.widgets.block_table import BlockTable
 
 SAMPLE_ROWS = 8
 PROGRESS_FROM = 500  # releases of this many rows or more get a progress screen
-KIND_OF_PANE = {"domains": "domain", "ips": "ip"}
 
 
 class ReleaseProgressScreen(Screen[None]):
@@ -138,7 +138,7 @@ class ReleaseFlow:
     @work(thread=True, exclusive=True, group="marks", exit_on_error=False)
     def _mark_release_now_worker(self, table: BlockTable, ids: list[int]) -> None:
         from tui.db.queries import fetch_blocks
-        from tui.release_advice import MAX_JUDGED, judge_blocks
+        from tui.triage.release_advice import MAX_JUDGED, judge_blocks
 
         try:
             with self.core.connect() as conn:
@@ -230,7 +230,7 @@ class ReleaseFlow:
     @work(thread=True, exclusive=True, group="prepare-release", exit_on_error=False)
     def _prepare_release(self, request: _Request) -> None:
         """Plan, check each row as a dry run would, and read the advice (thread)."""
-        from tui.release_advice import judge_blocks
+        from tui.triage.release_advice import judge_blocks
 
         core = self.core
         try:

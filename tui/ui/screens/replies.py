@@ -156,7 +156,7 @@ class RepliesScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="replies", exit_on_error=False)
     def load(self) -> None:
         """Read every failed attempt of the block, grouped by signature (thread)."""
-        from tui.block_advice import signature_groups
+        from tui.triage.block_advice import signature_groups
 
         core = self.app.core  # type: ignore[attr-defined]
         worker = get_current_worker()

@@ -6,6 +6,10 @@ that is not cached yet is fetched by key in a thread worker and drawn when it ar
 refresh swaps the key list and keeps the cursor on the same block, the marks on blocks that
 still exist, and the old rows on screen until their fresh copies arrive.
 
+Why one module of some 600 lines: the key list, the row cache, the page workers, the marks,
+the column layout and the drawing all read and write the same per-table state on every
+key press and repaint; split apart they would pass that state around on the hot path.
+
 Every cell is plain text made printable (``tui.textsafe``) and drawn as a ``Segment``: text
 from the database is never parsed as markup.
 """

@@ -74,7 +74,7 @@ def judge_blocks(
     progress: Callable[[int, int], None] | None = None,
 ) -> ReleaseJudgement:
     """The advice's release decision for up to :data:`MAX_JUDGED` of ``blocks``."""
-    from tui.block_advice import advise_block
+    from tui.triage.block_advice import advise_block
 
     out = ReleaseJudgement(unjudged=max(0, len(blocks) - MAX_JUDGED))
     todo = list(blocks[:MAX_JUDGED])
