@@ -1,6 +1,6 @@
 """Regenerate ``screenshots/`` from a freshly built demo database.
 
-    python -m tui.ui.screenshots [--out screenshots] [--size 120x36]
+    python -m tui.ui.screenshots [--out screenshots] [--size 120x40]
 
 Builds the demo database with a fixed seed and clock (so the pictures only change when the app
 does), drives the real console with Pilot like a user would, and saves an SVG per view with
@@ -78,14 +78,17 @@ SHOTS_WIDE: list[tuple[str, list[str]]] = [
     ("08-dns-checks", ["escape", "U", "d"]),
     ("09-connection-limit", ["escape", "c"]),
     ("10-allowlist-request", ["escape", "w"]),
+    ("13-release-domain-dialog", ["escape", "1", "g", "r"]),
+    ("14-audit-history", ["y", "H"]),
 ]
 SHOTS_SMALL: list[tuple[str, list[str]]] = [
     ("11-blocked-domains-80x24", []),
     ("12-blocked-ips-80x24", ["2"]),
+    ("15-drill-down-80x24", ["1", "enter"]),
 ]
 
 
-def build(out: Path, wide: tuple[int, int] = (120, 36)) -> list[Path]:
+def build(out: Path, wide: tuple[int, int] = (120, 40)) -> list[Path]:
     """Build the demo, shoot every view, return the files written."""
     from tui.demo import build_demo_database
 
@@ -94,7 +97,8 @@ def build(out: Path, wide: tuple[int, int] = (120, 36)) -> list[Path]:
         db = Path(tmp) / "demo.sqlite"
         build_demo_database(db, seed=DEMO_SEED, now=DEMO_NOW)
         written: list[Path] = []
-        for size, shots in ((wide, SHOTS_WIDE), ((80, 24), SHOTS_SMALL)):
+        # The small views first: the wide run releases a block (for the audit history view).
+        for size, shots in (((80, 24), SHOTS_SMALL), (wide, SHOTS_WIDE)):
             core = open_core(load_config(db=f"sqlite:///{db}", env={}))
             core.__dict__["audit"] = AuditStore.at_path(Path(tmp) / "audit.sqlite")
             core.display_url = "DEMO (~/.local/share/lmtriage/demo.sqlite)"
@@ -108,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     """CLI entry: ``python -m tui.ui.screenshots``."""
     parser = argparse.ArgumentParser(prog="python -m tui.ui.screenshots", description=__doc__)
     parser.add_argument("--out", default="screenshots", type=Path)
-    parser.add_argument("--size", default="120x36", help="the wide size, COLSxROWS")
+    parser.add_argument("--size", default="120x40", help="the wide size, COLSxROWS")
     args = parser.parse_args(argv)
     cols, rows = (int(v) for v in args.size.lower().split("x"))
     for path in build(args.out, (cols, rows)):

@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Static
 
 from tui.db.audit import AuditEvent
 from tui.db.undo import undoable_reason
-from tui.textsafe import printable
+from tui.textsafe import cut_to_width, printable
 from tui.ui.messages import WorkFailed
 
 PAGE = 200
@@ -61,8 +61,16 @@ class AuditLogScreen(Screen[None]):
         """Columns, then the first page."""
         table = self.query_one(DataTable)
         table.add_columns(
-            "Id", "When (UTC)", "Action", "Status", "Touched", "Done", "Undo of", "Undone by",
-            "User", "Database",
+            "Id",
+            "When (UTC)",
+            "Action",
+            "Status",
+            "Touched",
+            "Done",
+            "Undo of",
+            "Undone by",
+            "User",
+            "Database",
         )
         table.focus()
         self.action_reload()
@@ -104,14 +112,21 @@ class AuditLogScreen(Screen[None]):
                 Text(str(e.id)),
                 Text(f"{e.started_at:%Y-%m-%d %H:%M:%S}"),
                 Text(e.action),
-                Text(e.status, style={"failed": "red", "pending": "yellow", "unknown": "yellow"}.get(e.status, "")),
-                Text(printable(e.touched or "", max_chars=60)),
+                Text(
+                    e.status,
+                    style={"failed": "red", "pending": "yellow", "unknown": "yellow"}.get(
+                        e.status, ""
+                    ),
+                ),
+                Text(cut_to_width(printable(e.touched or "", max_chars=200), 44)),
                 Text(str(e.released)),
                 Text("" if e.undo_of is None else str(e.undo_of)),
                 Text("" if e.undone_by is None else str(e.undone_by)),
                 Text(printable(e.os_user, max_chars=20)),
                 Text(
-                    "this database" if e.database == here else printable(e.database, max_chars=40)
+                    "this database"
+                    if e.database == here
+                    else cut_to_width(printable(e.database, max_chars=200), 30)
                 ),
                 key=str(e.id),
             )
@@ -139,7 +154,7 @@ class AuditLogScreen(Screen[None]):
             f"Event {event.id}: {event.action} {event.status} · stream {event.stream or '-'} · "
             f"mode {event.mode or '-'} · asked {event.requested}, done {event.released}, "
             f"gone {event.already_gone}, failed {event.failed}",
-            f"By {event.os_user} (database user {event.db_user}) from {event.client_host} on "
+            f"By {event.os_user} (database user {event.db_user or '-'}) from {event.client_host} on "
             f"{event.database}",
             f"Touched: {event.touched or '-'}",
         ]

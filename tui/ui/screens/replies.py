@@ -43,7 +43,7 @@ GROUP_COLUMNS = (
     "Variants",
     "MX hosts",
 )
-FIXED_WIDTHS = {"Count": 6, "Category": 19, "Code": 12}  # Reply: the rest (at least 20)
+FIXED_WIDTHS = {"Count": 6, "Category": 13, "Code": 11}  # Reply: the rest (at least 20)
 
 
 NO_TEXT = "(no reply text recorded)"
@@ -66,7 +66,7 @@ def group_cells(group: SignatureGroup, reply_width: int = 300) -> list[Text]:
     reply = cut_to_width(printable(fmt.one_line(_sample(group)), max_chars=300), reply_width)
     return [
         Text(f"{group.count:,}", justify="right"),
-        Text(c.category, style=style),
+        Text(fmt.category_label(c.category), style=style),
         Text(printable(codes, max_chars=40)),
         Text(reply),
         Text(fmt.short_time(group.last_seen)),
