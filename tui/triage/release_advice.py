@@ -55,7 +55,8 @@ class ReleaseJudgement:
                 )
             parts.append(f"{len(wait):,} should wait{when}: a release now may re-block at once")
         if fix:
-            parts.append(f"{len(fix):,} need a fix first (their cause would block them again)")
+            verb = "needs" if len(fix) == 1 else "need"
+            parts.append(f"{len(fix):,} {verb} a fix first (the cause would block again)")
         if self.unjudged:
             parts.append(f"{self.unjudged:,} more were not judged (over {MAX_JUDGED:,})")
         if self.failed:
