@@ -17,15 +17,17 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from tui.checks.resolver import Budget, Resolver
+from tui.checks.resolver import Budget, Resolver, acquire_slot
 from tui.checks.results import NOT_TESTED, CheckResult
 from tui.checks.settings import CheckSettings
 
 Emit = Callable[[CheckResult], None]
 Job = Callable[["CheckContext", Emit], Awaitable[None]]
 OnResult = Callable[[CheckResult], Any]
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass
@@ -181,3 +183,22 @@ async def collect(
             await aclose()
     out.sort(key=CheckResult.sort_key)
     return out
+
+
+async def _in_thread(
+    ctx: CheckContext, budget: Budget, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T | None:
+    """Run a blocking library call in a thread, holding one concurrency slot, bounded by
+    ``budget`` (the thread finishes on its own: its lookups share the same budget)."""
+    if not await acquire_slot(ctx.limiter, budget):
+        return None
+    try:
+        budget.start()
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(fn, *args, **kwargs), budget.remaining() + 0.5
+            )
+        except TimeoutError:
+            return None
+    finally:
+        ctx.limiter.release()

@@ -10,11 +10,14 @@
   trigger character is present;
 * every step looks at the first :data:`SCAN_CHARS` characters, and every regex here is bounded
   or anchored at the start of a run, so a megabyte of garbage costs no more than a long reply.
+
+The reading of the text (cleaned and normalised form, codes, URLs, IPs) is in
+:mod:`tui.diagnose.reply_text` and the signature in :mod:`tui.diagnose.signature`; both are
+re-exported here (``classify.normalise``, ``classify.signature`` …).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,13 +25,46 @@ from typing import Any
 
 from tui.diagnose import patterns as P
 from tui.diagnose._prefilter import RuleBook, text_keys
+from tui.diagnose.reply_text import (
+    _LABEL,
+    CACHE_SIZE,
+    CACHE_TEXT_LIMIT,
+    SCAN_CHARS,
+    _coerce,
+    _ip_spans,
+    _url_spans,
+    _urls,
+    clean,
+    enhanced_code_of,
+    ips_of,
+    normalise,
+    smtp_code_of,
+    urls_of,
+)
+from tui.diagnose.signature import _signature_cached, _signature_of_clean, signature
 
-SCAN_CHARS = 8192
-"""Only this many leading characters of a reply are examined (classification and signature)."""
+__all__ = [
+    "BLOCK_REASONS",
+    "CACHE_SIZE",
+    "CACHE_TEXT_LIMIT",
+    "CATEGORIES",
+    "SCAN_CHARS",
+    "Classification",
+    "blocklist_of",
+    "category_of",
+    "classify",
+    "clean",
+    "clear_cache",
+    "enhanced_code_of",
+    "ips_of",
+    "normalise",
+    "provider_code_of",
+    "provider_of",
+    "signature",
+    "smtp_code_of",
+    "urls_of",
+]
 
-CACHE_SIZE = 65536
-CACHE_TEXT_LIMIT = SCAN_CHARS
-"""Longer replies are not cached, so the cache cannot pin megabytes of text."""
 
 CATEGORIES = P.CATEGORIES
 BLOCK_REASONS = P.BLOCK_REASONS
@@ -159,7 +195,6 @@ def _scan(norm: str, keys: set[str], klass: int | None, smtp_code: int | None) -
     return {group: payload[1] for group, payload in found.items()}
 
 
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _DNSBL_ZONE = re.compile(
     r"(?<![\w.-])((?:"
     + _LABEL
@@ -171,137 +206,6 @@ _CUED_ZONE = re.compile(
     r"(?:blocked using|listed (?:in|at|on|by)|black ?list(?:ed)? (?:at|in|on|by)|rbl (?:on|at)"
     r"|dnsbl (?:at|:))\s{1,3}((?:" + _LABEL + r"\.){1,8}[a-z]{2,24})\b"
 )
-_PROVIDER_CODE_TOKEN = re.compile(
-    r"(?:S\d{3,5}|TSS?\d{1,3}|PH\d\d|BL\d\d|GL\d\d|IPTS\d\d|HME?\d|(?:BL|RL|IP|DY|RD|SC|LV)\d{6}"
-    r"|(?:OFR|LPN|OUK)\d{0,3}[_-]\d{3}|AUP#\w+|(?:RP|SC|DY|OU|SR)-\d{3}|AS\d{3,}|IB\d{3}|ETP\d{3})",
-    re.IGNORECASE,
-)
-"""Provider reason codes: kept as they are by the signature (they carry meaning)."""
-
-# --------------------------------------------------------------------------- text helpers
-
-_SMTP_CODE = re.compile(r"\s*([2-5]\d\d)(?![\d.])")
-_ENHANCED = re.compile(r"(?<![\w.])([245])\.([0-7])\.(\d{1,3})(?!\w|\.\d)")
-_CONTINUATION = re.compile(r"(?:^|(?<=\s))[2-5]\d\d(?:[ -][245]\.[0-7]\.\d{1,3}(?=\s|$)|-)\s*")
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_URL_CHAR = r"(?:<(?:ip|id|n|addr|host|time)>|[^\s<>\"'()\[\]{}|\\^`])"
-_URL_SCHEME = re.compile(r"(?:https?://|www\.)" + _URL_CHAR + "+", re.IGNORECASE)
-_URL_BARE = re.compile(
-    r"(?<![\w.@/:-])(?:" + _LABEL + r"\.){1,12}[a-z]{2,24}/" + _URL_CHAR + "*", re.IGNORECASE
-)
-_URL_TRAILING = ".,;:!?'\""
-_IPV4 = re.compile(
-    r"(?<![\w.>])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w<]|\.[\d<])"
-)
-_IPV4_GATE = re.compile(r"\d\.\d")
-_IPV6 = re.compile(
-    r"(?<![\w:.>])(?:[0-9a-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9a-f]{0,4})(?![\w:<])",
-    re.IGNORECASE,
-)
-_RFC_SECTION = re.compile(r"rfc\s*\d+\s*(?:section\s*)?$", re.IGNORECASE)
-
-
-def _prefix(text: str) -> str:
-    return text if len(text) <= SCAN_CHARS else text[:SCAN_CHARS]
-
-
-def clean(text: str) -> str:
-    """The first :data:`SCAN_CHARS` characters without escape sequences, control characters or
-    repeated whitespace: what the signature, URLs and IPs are taken from."""
-    head = _prefix(text)
-    if "\x1b" in head:
-        head = _ANSI.sub(" ", head)
-    return " ".join(_CONTROLS.sub(" ", head).split())
-
-
-def normalise(text: str) -> str:
-    """The form the rules of :mod:`tui.diagnose.patterns` are matched against."""
-    low = _prefix(text).lower().replace("\u2019", "'").replace("\u2018", "'")
-    low = _CONTINUATION.sub(" ", low)
-    return " ".join(low.split())
-
-
-def smtp_code_of(text: str) -> int | None:
-    """The three-digit reply code the text starts with, if any."""
-    m = _SMTP_CODE.match(text[:16])
-    return int(m.group(1)) if m else None
-
-
-def enhanced_code_of(text: str, smtp_code: int | None = None) -> str | None:
-    """The first RFC 3463 status code in the text, preferring one of the reply's class."""
-    first = None
-    for m in _ENHANCED.finditer(_prefix(text)):
-        if smtp_code is None or int(m.group(1)) == smtp_code // 100:
-            return m.group(0)
-        if first is None:
-            first = m.group(0)
-    return first
-
-
-def _url_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each URL, with or without a scheme, trailing punctuation excluded."""
-    spans: list[tuple[int, int]] = []
-    for m in _URL_SCHEME.finditer(text):
-        url = m.group(0).rstrip(_URL_TRAILING)
-        spans.append((m.start(), m.start() + len(url)))
-    # Scheme-less "host.tld/path" only when a slash is left outside the scheme URLs.
-    if text.count("/") > sum(text.count("/", a, b) for a, b in spans):
-        taken = list(spans)
-        for m in _URL_BARE.finditer(text):
-            if any(a <= m.start() < b for a, b in taken):
-                continue
-            url = m.group(0).rstrip(_URL_TRAILING)
-            spans.append((m.start(), m.start() + len(url)))
-        spans.sort()
-    return spans
-
-
-def _urls(text: str, spans: list[tuple[int, int]]) -> tuple[str, ...]:
-    found: dict[str, None] = {}
-    for a, b in spans:
-        found.setdefault(text[a:b], None)
-    return tuple(found)
-
-
-def urls_of(text: str) -> tuple[str, ...]:
-    """URLs (with or without scheme) in order of appearance, without duplicates."""
-    head = clean(text)
-    return _urls(head, _url_spans(head))
-
-
-def _ip_spans(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, address) of every IPv4/IPv6 address, in order."""
-    spans: list[tuple[int, int, str]] = []
-    if _IPV4_GATE.search(text):
-        for m in _IPV4.finditer(text):
-            ip = m.group(0)
-            before = text[max(0, m.start() - 14) : m.start()]
-            if _RFC_SECTION.search(before):
-                continue  # "RFC2821 4.1.1.1" is a section number
-            if ip.startswith("4.16.") and before.endswith("- "):
-                continue  # Yahoo's internal status "- 4.16.55.1;"
-            spans.append((m.start(), m.end(), ip))
-    if text.count(":") >= 2:
-        for m in _IPV6.finditer(text):
-            candidate = m.group(0)
-            if candidate.count(":") < 2:
-                continue
-            try:
-                ipaddress.IPv6Address(candidate)
-            except ValueError:
-                continue
-            spans.append((m.start(), m.end(), candidate))
-        spans.sort()
-    return spans
-
-
-def ips_of(text: str) -> tuple[str, ...]:
-    """IPv4 and IPv6 addresses in order of appearance, without duplicates."""
-    found: dict[str, None] = {}
-    for _, _, ip in _ip_spans(clean(text)):
-        found.setdefault(ip, None)
-    return tuple(found)
 
 
 def _klass(enhanced: str | None, smtp_code: int | None) -> int | None:
@@ -400,230 +304,6 @@ def category_of(
     keys = text_keys(norm) if keys is None else keys
     found = _scan(norm, keys, _klass(enhanced, smtp_code), smtp_code)
     return _category(found.get("rule"), enhanced, smtp_code)
-
-
-# --------------------------------------------------------------------------- signature
-
-# Every pattern below can only start where a run of its characters starts (look-behind) and has
-# bounded repeats, so a hostile 8 KB line costs linear time.
-_EMAIL = re.compile(
-    r"<?(?<![\w.!#$%&'*+/=?^`{|}~>-])[\w.!#$%&'*+/=?^`{|}~-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}>?"
-)
-_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?"
-_DAYS = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]{0,6}"
-_TIME_WORDS = re.compile(
-    rf"(?<![\w>])(?:{_DAYS},?\s{{1,3}})?\d{{1,2}}\s{{1,3}}{_MONTHS}\s{{1,3}}\d{{2,4}}"
-    r"(?:\s{1,3}\d{1,2}:\d{2}(?::\d{2})?)?(?:\s{0,3}(?:[+-]\d{4}|utc|gmt|[a-z]{1,2}[sd]?t)\b)?"
-    r"(?:\s{0,3}\([a-z]{2,5}\))?"
-    rf"|(?<![\w>]){_DAYS}\s{{1,3}}{_MONTHS}\s{{1,3}}\d{{1,2}}\s{{1,3}}\d{{1,2}}:\d{{2}}:\d{{2}}(?:\s{{1,3}}\d{{4}})?",
-    re.IGNORECASE,
-)
-_MONTH_GATE = re.compile(rf"\d\s{{1,3}}{_MONTHS}\s", re.IGNORECASE)
-_TIME_DIGITS = re.compile(
-    r"(?<![\w.:/>-])(?:\d{4}-\d{2}-\d{2}(?:[tT ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)?"
-    r"(?:\s?(?:[zZ]|[+-]\d{2}:?\d{2}|UTC|GMT)\b)?"
-    r"|\d{1,2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:\s?(?:[zZ]|[+-]\d{4}|UTC|GMT)\b)?"
-    r"|\d{1,4}/\d{1,2}/\d{2,4}(?![\w/]))(?![\w<])"
-)
-_TIME_RUN = re.compile(r"<time>(?:[ ,T]{1,3}<time>)+")
-_TIME_GATE = re.compile(r"\d[:/-]\d")
-_HOST = re.compile(
-    rf"(?:(?<![\w@.>-])|(?<=[#*]\.)|(?<=\b[2-5]\d\d-))(?![2-5]\d\d-)(?:{_LABEL}\.){{1,12}}[a-z]{{2,24}}(?![\w<-])",
-    re.IGNORECASE,
-)
-_NODE_SUFFIX = re.compile(
-    r"(?:^|\.)(?:mx\.google\.com|protection\.outlook\.com|prod\.outlook\.com|yahoodns\.net"
-    r"|mail\.[a-z0-9]+\.yahoo\.com|mx\.aol\.com|sys\.comcast\.net|comcast\.net|pphosted\.com"
-    r"|ppe-hosted\.com|iphmx\.com|messagelabs\.com)$",
-    re.IGNORECASE,
-)
-_PROTECTED_HOST = re.compile(
-    r"(?:^|\.)(?:" + "|".join(re.escape(d) for d in P.DNSBL_DOMAINS) + r")$", re.IGNORECASE
-)
-_KEYED_GATE = re.compile(r"(?:[iI][dD]|msgid|MSGID|[rR]ef|REF)\s{0,3}[=:]")
-_KEYED_ID = re.compile(
-    r"\b((?:queue[ -]?)?id|msgid|ref)(\s{0,3}[=:]\s{0,3})([^\s,;)\]]{0,200}\d[^\s,;)\]]{0,200})",
-    re.IGNORECASE,
-)
-_TOKEN = re.compile(
-    r"(?<![A-Za-z0-9+/_<>-])(?![2-5]\d\d-)[A-Za-z0-9][A-Za-z0-9+/_-]{6,}[A-Za-z0-9]={0,2}(?![\w<>])"
-)
-_PORT = re.compile(r"(<ip>\]?):\d{1,5}\b")
-_IP_COUNTER = re.compile(r"(\[<ip>)\s{1,12}\d{1,6}(\])")
-_LONG_NUMBER = re.compile(r"(?<![\w>])\d{5,}(?![\w<])")
-_QUERY_PART = re.compile(r"([?&;=/#])([^?&;=/#]+)")
-_SEGMENTS = re.compile(r"[-_]")
-_HEX_ID = re.compile(r"[0-9a-fA-F]{8,}")
-_DIGIT_RUN = re.compile(r"\d{5,}")
-_DIGIT = re.compile(r"\d")
-
-
-def _is_id(token: str) -> bool:
-    """Queue IDs, hashes, base64: letters and digits mixed inside one ``-``/``_`` segment."""
-    if len(token) < 8 or _PROVIDER_CODE_TOKEN.fullmatch(token):
-        return False
-    if sum(c.isdigit() for c in token) < 2:
-        return False
-    if _HEX_ID.fullmatch(token) and not token.isdigit():
-        return True
-    return any(
-        any(c.isdigit() for c in seg) and any(c.isalpha() for c in seg)
-        for seg in _SEGMENTS.split(token)
-    )
-
-
-def _mask_token(m: re.Match[str]) -> str:
-    return "<id>" if _is_id(m.group(0)) else m.group(0)
-
-
-def _mask_host(m: re.Match[str]) -> str:
-    host = m.group(0)
-    if _PROTECTED_HOST.search(host):
-        return host
-    first = host.split(".", 1)[0]
-    if any(c.isdigit() for c in first) or _NODE_SUFFIX.search(host):
-        return "<host>"
-    return host
-
-
-def _mask_url_part(m: re.Match[str]) -> str:
-    sep, value = m.group(1), m.group(2)
-    if value.startswith("<") and value.endswith(">"):
-        return m.group(0)
-    if _IPV4.fullmatch(value):
-        return sep + "<ip>"
-    if "@" in value:
-        return sep + "<addr>"
-    if _PROVIDER_CODE_TOKEN.fullmatch(value):
-        return m.group(0)
-    if sep in "=?" and sum(c.isdigit() for c in value) >= 3:
-        return sep + "<id>"
-    if _DIGIT_RUN.search(value) or (len(value) >= 12 and _HEX_ID.fullmatch(value)):
-        return sep + "<id>"
-    return m.group(0)
-
-
-def _mask_url(url: str) -> str:
-    """Keep scheme, host and meaningful path; mask query values and ID-like path segments."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        scheme, rest = "", url
-    host, slash, path = rest.partition("/")
-    if not slash:
-        host, qmark, path = rest.partition("?")
-        if not qmark:
-            return url
-        return f"{scheme}{sep}{host}" + _QUERY_PART.sub(_mask_url_part, "?" + path)
-    return f"{scheme}{sep}{host}" + _QUERY_PART.sub(_mask_url_part, "/" + path)
-
-
-def _mask_gsmtp(text: str) -> str:
-    """Gmail ends replies with a per-message ID: ``… a1si123456qkd.12 - gsmtp``."""
-    pieces = text.split(" - gsmtp")
-    for i in range(len(pieces) - 1):
-        head, _, last = pieces[i].rpartition(" ")
-        if last and not last.startswith("<") and _DIGIT.search(last):
-            pieces[i] = f"{head} <id>" if head else "<id>"
-    return " - gsmtp".join(pieces)
-
-
-def _mask_plain(text: str) -> str:
-    """Mask the variable parts of text outside URLs; each step only runs when it can apply."""
-    if "@" in text:
-        text = _EMAIL.sub("<addr>", text)
-    if _DIGIT.search(text) is None:
-        return _HOST.sub(_mask_host, text) if "." in text else text
-    if _MONTH_GATE.search(text):
-        text = _TIME_WORDS.sub("<time>", text)
-    if _TIME_GATE.search(text):
-        text = _TIME_DIGITS.sub("<time>", text)
-    if "<time>" in text:
-        text = _TIME_RUN.sub("<time>", text)
-    if " - gsmtp" in text:
-        text = _mask_gsmtp(text)
-    if _KEYED_GATE.search(text):
-        text = _KEYED_ID.sub(r"\1\2<id>", text)
-    words = text.split(" ")
-    for i, word in enumerate(words):
-        if word.isalpha() or len(word) < 4:
-            continue
-        if "." in word:
-            word = _HOST.sub(_mask_host, word)
-        if len(word) >= 5 and _DIGIT.search(word):
-            if len(word) >= 8:
-                word = _TOKEN.sub(_mask_token, word)
-            word = _LONG_NUMBER.sub("<n>", word)
-        words[i] = word
-    text = " ".join(words)
-    if "<ip>" in text:
-        text = _PORT.sub(r"\1:<n>", text)
-        text = _IP_COUNTER.sub(r"\1 <n>\2", text)
-    return text
-
-
-def _plain(head: str, lo: int, hi: int, ip_spans: list[tuple[int, int, str]]) -> str:
-    """``head[lo:hi]`` (text between URLs) with its IPs, then everything else, masked."""
-    out: list[str] = []
-    pos = lo
-    for a, b, _ in ip_spans:
-        if a >= lo and b <= hi and a >= pos:
-            out.append(head[pos:a])
-            out.append("<ip>")
-            pos = b
-    out.append(head[pos:hi])
-    return _mask_plain("".join(out))
-
-
-def _signature_of_clean(
-    head: str, spans: list[tuple[int, int]], ip_spans: list[tuple[int, int, str]]
-) -> str:
-    out: list[str] = []
-    pos = 0
-    for a, b in spans:
-        out.append(_plain(head, pos, a, ip_spans))
-        out.append(_mask_url(head[a:b]))
-        pos = b
-    out.append(_plain(head, pos, len(head), ip_spans))
-    return " ".join("".join(out).split())
-
-
-def _signature(text: str) -> str:
-    head = clean(text)
-    return _signature_of_clean(head, _url_spans(head), _ip_spans(head))
-
-
-@lru_cache(maxsize=CACHE_SIZE)
-def _signature_cached(text: str) -> str:
-    return _signature(text)
-
-
-def signature(text: str) -> str:
-    """The reply with its variable parts masked, so that replies of one kind group together.
-
-    IPs become ``<ip>``, addresses ``<addr>``, dates and times ``<time>``, queue/message IDs and
-    hex/base64 tokens ``<id>``, receiving-node host names ``<host>``, long numbers and ports
-    ``<n>``; URL query values and ID-like path segments are masked too. The SMTP code, the
-    enhanced code and provider reason codes (S3140, TSS04, BL000000 …) are kept; case is kept;
-    whitespace is collapsed; escape and control characters become spaces. Only the first
-    :data:`SCAN_CHARS` characters are used. ``signature(signature(x)) == signature(x)``.
-    """
-    text = _coerce(text)
-    if len(text) > CACHE_TEXT_LIMIT:
-        return _signature(text)
-    return _signature_cached(text)
-
-
-# --------------------------------------------------------------------------- classify
-
-
-def _coerce(text: object) -> str:
-    if isinstance(text, str):
-        return text
-    if text is None:
-        return ""
-    if isinstance(text, bytes | bytearray | memoryview):
-        return bytes(text).decode("utf-8", errors="replace")
-    return str(text)
 
 
 def _code_arg(code: object) -> int | None:

@@ -11,13 +11,19 @@
   authentication reply points at, and how to fix it;
 * :data:`COMMITMENTS`: what an allowlist request may say was done, per category.
 
+Why this module is long (about 1,200 lines) and stays whole: it is a data table, not code.
+Almost every line is advice text in a row of one of the tables above; the tables refer to
+each other (code notes name providers and categories, plays and causes share the template
+names below) and are read together when a row is added or reworded. Split into files, the
+same texts would only be harder to keep consistent.
+
 Texts may use ``{domain}``, ``{ip}`` (an IP, or "each sending IP"), ``{ip_one}`` (an IP),
 ``{ip_args}`` (IPs for a command line), ``{stream}``, ``{who}`` (the receiver's name),
 ``{from_domain}`` and ``{selector}`` (the From domain and DKIM selector, from the replies and
 ListManager's DKIM tables, else ``<From domain>`` / ``<selector>``), ``{selector_arg}``
 (`` --dkim-selector S`` when the selector is known),
 ``{blocklist}``, ``{code}``, ``{retry}``, ``{bounce_announce}``, ``{bounce_discussion}``,
-``{dcl_key}``, ``{dns_key}``, ``{auth_key}``: advice.py fills
+``{dcl_key}``, ``{dns_key}``, ``{auth_key}``: :mod:`tui.diagnose.advice` fills
 them in (unknown names become empty). Write plain text, no markup: the console, the CLI and
 the allowlist mail show it as it is.
 
