@@ -48,6 +48,33 @@ def outcome_columns(priority: int) -> list[Column]:
 # detail panel when there is no room for it.
 
 
+def diagnosis_columns(
+    category: Callable[[Block], str], *, category_priority: int, reply: tuple[int, int, int]
+) -> list[Column]:
+    """The category of the latest reply and the reply itself (least width, wanted width and
+    priority), which takes the width left."""
+    least, want, priority = reply
+    return [
+        Column(
+            "category",
+            "Category",
+            13,
+            lambda b: fmt.category_label(category(b)),
+            priority=category_priority,
+            sort="category",
+        ),
+        Column(
+            "latest",
+            "Latest reply",
+            least,
+            lambda b: fmt.one_line(b.latest_reply),
+            priority=priority,
+            flex=True,
+            want=want,
+        ),
+    ]
+
+
 def domain_columns(category: Callable[[Block], str]) -> list[Column]:
     """Pane 1: stream, domain, since, next retry or Permanent, failed / 4xx-5xx / delivered
     attempts, category, latest reply."""
@@ -57,23 +84,7 @@ def domain_columns(category: Callable[[Block], str]) -> list[Column]:
         Column("since", "Since", 11, lambda b: fmt.short_time(b.since), priority=5, sort="since"),
         Column("next_retry", "Next retry", 11, fmt.next_retry, priority=7, sort="next_retry"),
         *outcome_columns(8),
-        Column(
-            "category",
-            "Category",
-            13,
-            lambda b: fmt.category_label(category(b)),
-            priority=6,
-            sort="category",
-        ),
-        Column(
-            "latest",
-            "Latest reply",
-            20,
-            lambda b: fmt.one_line(b.latest_reply),
-            priority=9,
-            flex=True,
-            want=21,
-        ),
+        *diagnosis_columns(category, category_priority=6, reply=(20, 21, 9)),
     ]
 
 
@@ -96,21 +107,5 @@ def ip_columns(category: Callable[[Block], str]) -> list[Column]:
         Column("next_retry", "Next retry", 11, fmt.next_retry, priority=7, sort="next_retry"),
         Column("since", "Since", 11, lambda b: fmt.short_time(b.since), priority=1, sort="since"),
         *outcome_columns(6),
-        Column(
-            "category",
-            "Category",
-            13,
-            lambda b: fmt.category_label(category(b)),
-            priority=3,
-            sort="category",
-        ),
-        Column(
-            "latest",
-            "Latest reply",
-            14,
-            lambda b: fmt.one_line(b.latest_reply),
-            priority=8,
-            flex=True,
-            want=30,
-        ),
+        *diagnosis_columns(category, category_priority=3, reply=(14, 30, 8)),
     ]
