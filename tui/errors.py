@@ -9,7 +9,11 @@ class LmError(Exception):
     exit_code = 2
 
     def __init__(self, message: str, *, exit_code: int | None = None) -> None:
-        super().__init__(message)
+        # Messages quote what people and databases typed: made one printable line here, so
+        # no control, bidi or invisible character reaches a terminal through an error.
+        from tui.textsafe import printable
+
+        super().__init__(printable(message, max_chars=2000))
         if exit_code is not None:
             self.exit_code = exit_code
 

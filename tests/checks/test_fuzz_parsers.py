@@ -442,12 +442,15 @@ def test_parse_hostport_returns_an_address_or_a_config_error(text: str) -> None:
     assert isinstance(port, int) and 1 <= port <= 65535
 
 
-@pytest.mark.parametrize("text", ["127.0.0.1:²", "127.0.0.1:٣", "[::1]:５３", "::1%\x1b[31m"])
+@pytest.mark.parametrize(
+    "text", ["127.0.0.1:²", "127.0.0.1:٣", "[::1]:５３", "::1%\x1b[31m", "\u034f", "a\u00adb"]
+)
 def test_parse_hostport_odd_digits_and_zone_indexes(text: str) -> None:
     """Unicode digits in the port (ValueError from int(), or port 3 for "٣") and control
     characters in an IPv6 zone index (accepted as part of the address) are config errors."""
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError) as err:
         parse_hostport(text)
+    assert_safe_line(str(err.value))  # found by fuzzing: U+034F once reached the message
 
 
 # -- record to text ---------------------------------------------------------------------------
