@@ -11,7 +11,7 @@ once); the checks' names are re-exported here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 
 from tui.checks.dnsbl_checks import (
@@ -28,7 +28,15 @@ from tui.checks.dnsbl_checks import (
     is_zen,
     probe_zone,
 )
-from tui.checks.engine import CheckContext, Emit, Job, OnResult, collect, job_results
+from tui.checks.engine import (
+    CheckContext,
+    Job,
+    OnResult,
+    bind_job,
+    collect,
+    helo_from,
+    job_results,
+)
 from tui.checks.mx_checks import MxHost, MxInfo, check_mx, lookup_mx
 from tui.checks.rdns_checks import check_rdns
 from tui.checks.results import CheckResult
@@ -75,18 +83,7 @@ class BlockTarget:
 
     def helo_for(self, ip: str) -> str | None:
         """The HELO name this target knows for ``ip``."""
-        if isinstance(self.helo, str):
-            return self.helo
-        if isinstance(self.helo, dict):
-            return self.helo.get(ip)
-        return None
-
-
-def _bind(fn: Callable[..., Awaitable[None]], *args: object) -> Job:
-    async def job(ctx: CheckContext, emit: Emit) -> None:
-        await fn(ctx, *args, emit)
-
-    return job
+        return helo_from(self.helo, ip)
 
 
 def block_jobs(targets: Iterable[BlockTarget], settings: CheckSettings) -> list[tuple[str, Job]]:
@@ -104,16 +101,16 @@ def block_jobs(targets: Iterable[BlockTarget], settings: CheckSettings) -> list[
                 ips[ip] = helo
     jobs: list[tuple[str, Job]] = []
     for domain, mx_ips in domains.items():
-        jobs.append((f"mx {domain}", _bind(check_mx, domain, mx_ips)))
+        jobs.append((f"mx {domain}", bind_job(check_mx, domain, mx_ips)))
     for ip, helo in ips.items():
-        jobs.append((f"rdns {ip}", _bind(check_rdns, ip, helo)))
+        jobs.append((f"rdns {ip}", bind_job(check_rdns, ip, helo)))
     zones = list(dict.fromkeys(z.strip().rstrip(".").lower() for z in settings.dnsbl_zones))
     if ips:
         for zone in zones:
-            jobs.append((f"dnsbl-zone {zone}", _bind(check_zone_health, zone)))
+            jobs.append((f"dnsbl-zone {zone}", bind_job(check_zone_health, zone)))
         for ip in ips:
             for zone in zones:
-                jobs.append((f"dnsbl {ip} {zone}", _bind(check_dnsbl, ip, zone)))
+                jobs.append((f"dnsbl {ip} {zone}", bind_job(check_dnsbl, ip, zone)))
     return jobs
 
 

@@ -30,6 +30,24 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+def bind_job(fn: Callable[..., Awaitable[None]], *args: object) -> Job:
+    """The job that runs ``fn(ctx, *args, emit)``."""
+
+    async def job(ctx: CheckContext, emit: Emit) -> None:
+        await fn(ctx, *args, emit)
+
+    return job
+
+
+def helo_from(helo: dict[str, str] | str | None, ip: str) -> str | None:
+    """The HELO name a target knows for ``ip``: one name for every IP, or a mapping IP → name."""
+    if isinstance(helo, str):
+        return helo
+    if isinstance(helo, dict):
+        return helo.get(ip)
+    return None
+
+
 @dataclass
 class CheckContext:
     """What jobs share during one run: settings, the two resolvers, the run deadline, and

@@ -11,7 +11,7 @@ is a failure); their names are re-exported here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from tui.checks.dkim_checks import DkimSelector, SelectorSource, check_dkim, sign_and_verify
@@ -24,7 +24,15 @@ from tui.checks.dmarc_checks import (
     organizational_domain,
     parse_dmarc,
 )
-from tui.checks.engine import CheckContext, Emit, Job, OnResult, collect, job_results
+from tui.checks.engine import (
+    CheckContext,
+    Job,
+    OnResult,
+    bind_job,
+    collect,
+    helo_from,
+    job_results,
+)
 from tui.checks.results import CheckResult
 from tui.checks.settings import CheckSettings
 from tui.checks.spf_checks import _judge_all as _judge_all  # tests
@@ -67,11 +75,7 @@ class SenderTarget:
     blocked_by: list[str] = field(default_factory=list)
 
     def helo_for(self, ip: str) -> str | None:
-        if isinstance(self.helo, str):
-            return self.helo
-        if isinstance(self.helo, dict):
-            return self.helo.get(ip)
-        return None
+        return helo_from(self.helo, ip)
 
 
 def _domain_of(address: str) -> str:
@@ -128,7 +132,7 @@ def sender_jobs(
             mail_from = f"postmaster@{domain}"
         if spf_domain not in spf_done:
             spf_done.add(spf_domain)
-            jobs.append((f"spf {spf_domain}", _job(check_spf_record, spf_domain)))
+            jobs.append((f"spf {spf_domain}", bind_job(check_spf_record, spf_domain)))
         for ip, helo in entry.ips.items():
             if (spf_domain, ip) in spf_ip_done:
                 continue
@@ -136,21 +140,14 @@ def sender_jobs(
             jobs.append(
                 (
                     f"spf {spf_domain} {ip}",
-                    _job(check_spf_ip, spf_domain, ip, mail_from, helo or spf_domain),
+                    bind_job(check_spf_ip, spf_domain, ip, mail_from, helo or spf_domain),
                 )
             )
         receivers = list(dict.fromkeys([*entry.blocked_by, *blocked_by]))
-        jobs.append((f"dmarc {domain}", _job(check_dmarc, domain, receivers)))
+        jobs.append((f"dmarc {domain}", bind_job(check_dmarc, domain, receivers)))
         for sel in entry.selectors.values():
-            jobs.append((f"dkim {sel.selector} {domain}", _job(check_dkim, domain, sel)))
+            jobs.append((f"dkim {sel.selector} {domain}", bind_job(check_dkim, domain, sel)))
     return jobs
-
-
-def _job(fn: Callable[..., Awaitable[None]], *args: object) -> Job:
-    async def job(ctx: CheckContext, emit: Emit) -> None:
-        await fn(ctx, *args, emit)
-
-    return job
 
 
 def iter_sender_checks(

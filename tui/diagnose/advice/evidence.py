@@ -25,9 +25,6 @@ EVIDENCE_LINES = 5
 EVIDENCE_CHARS = 300
 
 
-MAX_COUNT = 10**12
-
-
 @dataclass(slots=True)
 class _Scored:
     reply: EvidenceReply
