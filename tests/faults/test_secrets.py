@@ -162,3 +162,14 @@ def test_driver_errors_that_quote_the_url_are_masked() -> None:
         )
         assert SECRET not in text, text
         assert "***" in text
+
+
+def test_a_value_the_database_charset_cannot_hold_is_one_plain_line() -> None:
+    """psycopg raises the codec's own error when a LATIN1 server cannot take a filter; the user
+    is told what happened, not the codec's internals."""
+    try:
+        "x€y".encode("latin-1")
+    except UnicodeEncodeError as err:
+        line = describe_exception(err)
+    assert line.startswith("the database's character set (latin-1) cannot hold U+20AC")
+    assert "\n" not in line and "codec" not in line and "€" not in line

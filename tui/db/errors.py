@@ -97,8 +97,22 @@ def describe_exception(err: BaseException) -> str:
             if pattern.search(detail):
                 return mask_secrets(f"{hint}: {detail}")
         return mask_secrets(f"database error: {detail}")
+    if isinstance(err, UnicodeEncodeError):
+        return mask_secrets(_unencodable(err))
     if isinstance(err, OSError):
         return mask_secrets(
             f"{err.strerror or err}: {getattr(err, 'filename', '') or ''}".rstrip(": ")
         )
     return mask_secrets(f"{type(err).__name__}: {_first_line(str(err))}")
+
+
+def _unencodable(err: UnicodeEncodeError) -> str:
+    """A value (a filter, a domain) with a character the database's character set cannot hold:
+    nothing stored there can contain it, so say so instead of the codec's message."""
+    text = err.object if isinstance(err.object, str) else ""
+    bad = text[err.start : err.end] if 0 <= err.start < err.end <= len(text) else ""
+    shown = ", ".join(f"U+{ord(c):04X}" for c in bad[:3]) or "a character"
+    return (
+        f"the database's character set ({err.encoding}) cannot hold {shown} in the value given, "
+        "so nothing stored there contains it: search without that character"
+    )
