@@ -132,3 +132,60 @@ def test_history_shows_what_was_touched_where_and_filters_by_database(
         (1, "release", None, 2),
     ]
     assert all(e["database"] == sqlite_db.url for e in events)
+
+
+_OTHER_PROCESS = """
+import sys
+from pathlib import Path
+from tui.db.audit import AuditContext, AuditStore
+store = AuditStore.at_path(Path(sys.argv[1]))
+context = AuditContext.current(db_user="cli", database="d", database_name="n")
+event = store.begin("release", context, stream=None, mode="delete", rows=[], requested=0)
+store.finish(event, "committed")
+store.engine.dispose()
+"""
+
+
+def test_a_second_process_on_the_same_audit_file_keeps_the_first_ones_wal(
+    tmp_path: Path,
+) -> None:
+    """The console holds the audit store open while a CLI command writes to it and exits. The
+    CLI must not find itself the last user and delete -wal/-shm under the console (it did when
+    opening a store closed a plain descriptor of the file: that drops this process's SQLite
+    locks), which lost committed events and once corrupted the file."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "audit.sqlite"
+    store = AuditStore.at_path(path)
+    context = AuditContext.current(db_user="console", database="d", database_name="n")
+    try:
+        with store.engine.connect() as held:  # the console's connection stays open throughout
+            held.exec_driver_sql("select count(*) from lmtriage_audit_event").scalar()
+            first = store.begin(
+                "release", context, stream=None, mode="delete", rows=[], requested=0
+            )
+            store.finish(first, "committed")
+            for _ in range(2):  # two CLI commands, one after the other
+                subprocess.run(
+                    [sys.executable, "-c", _OTHER_PROCESS, str(path)], check=True, timeout=60
+                )
+                assert Path(f"{path}-wal").exists() and Path(f"{path}-shm").exists()
+            last = store.begin("release", context, stream=None, mode="delete", rows=[], requested=0)
+            store.finish(last, "committed")
+            assert held.exec_driver_sql("pragma integrity_check").scalar() == "ok"
+    finally:
+        store.engine.dispose()
+    with sqlite3.connect(path) as fresh:  # every event of both processes is in the file
+        ids = [r[0] for r in fresh.execute("select id from lmtriage_audit_event order by id")]
+        assert fresh.execute("pragma integrity_check").fetchone()[0] == "ok"
+    assert ids == [1, 2, 3, 4]
+
+
+def test_missing_parent_directories_are_created_private(tmp_path: Path) -> None:
+    old = os.umask(0o000)
+    try:
+        AuditStore.at_path(tmp_path / "new" / "sub" / "audit.sqlite").engine.dispose()
+    finally:
+        os.umask(old)
+    assert mode(tmp_path / "new") == 0o700 and mode(tmp_path / "new" / "sub") == 0o700

@@ -229,18 +229,47 @@ def is_open_here(location: str, event_id: int) -> bool:
 
 
 def _private_files(path: Path) -> None:
-    """Create ``path`` mode 600 if missing; make it and its -wal/-shm 600 if they exist."""
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        os.close(fd)
-    except OSError as err:
-        raise DatabaseError(f"cannot create the audit file {path}: {err.strerror}") from None
+    """Create ``path`` mode 600 if missing; make it and its -wal/-shm 600 if they exist.
+
+    An existing file is never opened here: closing any descriptor of a file drops every POSIX
+    lock this process holds on it, so SQLite's own connections (of this or another store in
+    this process) would lose the lock that tells other processes the WAL is in use, and the
+    next process to close its connection would delete -wal and -shm under them. Only a file
+    that does not exist yet is created (``O_EXCL``), and modes are set by path.
+    """
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            os.close(fd)
+        except FileExistsError:
+            pass  # another process created it meanwhile: tightened by path below
+        except OSError as err:
+            raise DatabaseError(f"cannot create the audit file {path}: {err.strerror}") from None
     for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
         try:
             if name.exists() and name.stat().st_mode & 0o077:
                 name.chmod(0o600)
         except OSError:
             pass  # not ours to change (another user's file): SQLite will say if it cannot open
+
+
+def _private_directory(directory: Path) -> None:
+    """Create ``directory`` and every missing parent mode 700 (``mkdir(parents=True)`` gives
+    the parents the umask's mode, world-writable under ``umask 000``)."""
+    missing: list[Path] = []
+    here = directory
+    while not here.exists() and here != here.parent:
+        missing.append(here)
+        here = here.parent
+    for part in reversed(missing):
+        try:
+            part.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise DatabaseError(
+                f"cannot create the audit directory {part}: {err.strerror}"
+            ) from None
 
 
 def _utcnow() -> datetime:
@@ -299,12 +328,7 @@ class AuditStore:
         -shm files the mode of the database file, so all three are private to the user in
         any directory, whatever the umask. Files of an earlier version are tightened too.
         """
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        except OSError as err:
-            raise DatabaseError(
-                f"cannot create the audit directory {path.parent}: {err.strerror}"
-            ) from None
+        _private_directory(path.parent)
         _private_files(path)
         engine = sa.create_engine(
             f"sqlite:///{path}",
