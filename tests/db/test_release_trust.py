@@ -115,9 +115,7 @@ def test_pairs_are_matched_case_insensitively_and_per_stream(core, lm_db) -> Non
 
 
 def test_cli_dry_run_lists_exactly_the_rows(lm_db, capsys) -> None:
-    code = main(
-        ["release", *lm_db.args("--domain", "gmail.com", "--dry-run", "--format", "json")]
-    )
+    code = main(["release", *lm_db.args("--domain", "gmail.com", "--dry-run", "--format", "json")])
     data = json.loads(capsys.readouterr().out)
     assert code == 0 and data["dry_run"] is True
     assert sorted(data["released"]) == ["domain:101", "ip:201", "ip:202"]
@@ -129,9 +127,7 @@ def test_cli_dry_run_lists_exactly_the_rows(lm_db, capsys) -> None:
         "ip_pairs_with_domain_row": 2,
     }
     assert {r["stream"] for r in data["rows"]} == {"default"}
-    code = main(
-        ["release", *lm_db.args("--domain", "gmail.com", "--domain-row-only", "--dry-run")]
-    )
+    code = main(["release", *lm_db.args("--domain", "gmail.com", "--domain-row-only", "--dry-run")])
     out = capsys.readouterr().out
     assert code == 0 and "would release 1," in out and "ip:201" not in out
     assert ids(lm_db, "domain") == {b[0] for b in handmade.DOMAIN_BLOCKS}
@@ -144,6 +140,29 @@ def test_cli_release_of_a_domain_with_pairs_only(core, lm_db) -> None:
     assert [str(r.ref.key) for r in plan.rows] == ["ip:206"]
     with core.connect() as conn, pytest.raises(Exception, match="no domain row for evil.example"):
         plan_for_cli(core.schema, conn, domains=["evil.example"], domain_rows_only=True)
+
+
+def test_cli_domain_release_takes_its_pairs_in_every_stream(core, lm_db, capsys) -> None:
+    """gmail.com has a domain row in stream 1 only; a pair in stream 2 (no domain row there)
+    is gmail.com blocked too. ``--domain gmail.com`` without ``--stream`` once left it: what
+    was released depended on whether a domain row existed somewhere."""
+    with lm_db.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                f"insert into {table(lm_db, 'ip')} (BlockID, MailStreamID, IPAddress, Domain, "
+                f"{'blockingmxip' if lm_db.backend == 'postgresql' else 'BlockingMXIP'}) "
+                "values (302, 2, '198.51.100.20', 'GMAIL.com', '198.18.0.6')"
+            )
+        )
+    with core.connect() as conn:
+        plan = plan_for_cli(core.schema, conn, domains=["gmail.com"])
+        in_stream_2 = plan_for_cli(core.schema, conn, domains=["gmail.com"], stream_id=2)
+    assert sorted(str(r.ref.key) for r in plan.rows) == ["domain:101", "ip:201", "ip:202", "ip:302"]
+    assert [str(r.ref.key) for r in in_stream_2.rows] == ["ip:302"]
+    code = main(["release", *lm_db.args("--domain", "gmail.com", "--yes")])
+    assert code == 0, capsys.readouterr().err
+    assert 101 not in ids(lm_db, "domain")
+    assert ids(lm_db, "ip") & {201, 202, 302} == set()
 
 
 # --------------------------------------------------------------------------- what the user saw
@@ -307,6 +326,8 @@ def test_advice_prints_a_command_that_releases_only_that_block(core, lm_db, caps
         assert "--domain" not in pair_steps.split("lmtriage release", 1)[1][:60]
         # The printed command, run as it stands, releases that pair and nothing else.
         assert main(["release", *lm_db.args("--block", "ip:201", "--yes")]) == 0
-        assert 201 not in ids(lm_db, "ip") and 202 in ids(lm_db, "ip") and 101 in ids(lm_db, "domain")
+        assert (
+            201 not in ids(lm_db, "ip") and 202 in ids(lm_db, "ip") and 101 in ids(lm_db, "domain")
+        )
     if "lmtriage release" in domain_steps:
         assert "--block domain:101 (the domain row with its IP pairs)" in domain_steps

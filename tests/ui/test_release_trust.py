@@ -117,10 +117,11 @@ async def test_release_all_with_a_filter_offers_the_filtered_set(lm_db, make_app
         await settle(pilot)
         text = dialog_text(app)
         assert "Release these blocks?" in text and "every block" not in text
-        assert "domains matching 'hotmail'" in text
-        # The domain pane shows hotmail.com; the IP pane (no filter) shows every pair: both
-        # are "what the panes show", named as such.
-        assert "in all streams" in text
+        assert "domains matching 'hotmail'" in text and "in all streams" in text
+        # Only the filtered pane's rows: hotmail.com's row and its 2 pairs, not every IP pair
+        # of the unfiltered IP pane (it once offered all of them).
+        assert "3 block row(s): 1 domain row(s) + 2 IP pair(s)" in text
+        assert "hotmail.com (stream" in text and "domain row + 2 IP pair(s)" in text
         await pilot.press("n")
         await settle(pilot)
         await pilot.press("2", "slash", *"198.51.100.2", "enter")

@@ -86,9 +86,7 @@ class ReleasePlan:
     def headline(self) -> str:
         """``5 blocks: 2 domain rows + 3 IP pairs (3 with their domain rows)``."""
         domains, ips = self.count("domain"), self.count("ip")
-        text = (
-            f"{len(self.rows):,} block row(s): {domains:,} domain row(s) + {ips:,} IP pair(s)"
-        )
+        text = f"{len(self.rows):,} block row(s): {domains:,} domain row(s) + {ips:,} IP pair(s)"
         attached = len(self.attached)
         if attached:
             text += f", of which {attached:,} IP pair(s) go with their domain row"
@@ -99,7 +97,9 @@ class ReleasePlan:
     def domain_lines(self, limit: int = 12) -> list[str]:
         """Per chosen domain row: ``yahoo.com (stream marketing): domain row + 3 IP pairs``."""
         pairs: dict[tuple[int, str], int] = defaultdict(int)
-        for r in self.attached:
+        for r in self.rows:  # chosen by themselves or with the domain row: all go now
+            if r.ref.key.kind != "ip":
+                continue
             pairs[(r.ref.identity.stream_id, r.ref.identity.domain.lower())] += 1
         out = []
         for r in self.rows:
@@ -230,7 +230,7 @@ def plan_for_cli(
     domain_rows_only: bool = False,
 ) -> ReleasePlan:
     """The plan of ``lmtriage release``: ``--domain D`` (its domain rows, each with its IP
-    pairs; a domain with IP pairs only releases those), ``--ip IP`` (the IP pairs of that
+    pairs, and its IP pairs in streams without a domain row: every block of the domain), ``--ip IP`` (the IP pairs of that
     stream IP) or ``--all`` (every block of the stream, or of every stream).
 
     Blank values are refused: they never mean "everything".
@@ -255,16 +255,22 @@ def plan_for_cli(
         if domain_rows_only:
             if not rows:
                 raise NotFoundError(f"no domain row for {domain}{where}", exit_code=1)
-        elif not rows:
-            # No domain row: the domain's IP pairs are the domain's blocks.
-            rows = _blocks_of(
+        else:
+            # Every IP pair of the domain goes too: those of a stream with a domain row come
+            # with it (plan_release), those of a stream without one are the domain's blocks
+            # there. Without --stream that is every stream, whether it has a domain row or not.
+            with_row = {(b.stream_id, b.domain.lower()) for b in rows}
+            pairs = _blocks_of(
                 schema, conn, BlockFilter("ip", stream_id=stream_id, domain=domain), names
             )
+            rows += [b for b in pairs if (b.stream_id, (b.domain or "").lower()) not in with_row]
             if not rows:
                 raise NotFoundError(f"no blocks for domain {domain}{where}", exit_code=1)
         chosen += rows
     for ip in ips:
-        rows = _blocks_of(schema, conn, BlockFilter("ip", stream_id=stream_id, ip=ip.strip()), names)
+        rows = _blocks_of(
+            schema, conn, BlockFilter("ip", stream_id=stream_id, ip=ip.strip()), names
+        )
         if not rows:
             raise NotFoundError(f"no blocks for IP {ip.strip()}{where}", exit_code=1)
         chosen += rows
@@ -331,5 +337,8 @@ def refs_for_stream(
     for kind in ("domain", "ip"):
         filt = BlockFilter(kind, stream_id=stream_id)  # type: ignore[arg-type]
         ids = block_keys(schema, conn, filt, limit=limit)
-        out += [BlockRef.of(b) for b in fetch_blocks(schema, conn, filt.kind, ids, since=None, names=names)]
+        out += [
+            BlockRef.of(b)
+            for b in fetch_blocks(schema, conn, filt.kind, ids, since=None, names=names)
+        ]
     return out

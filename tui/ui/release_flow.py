@@ -194,25 +194,32 @@ class ReleaseFlow:
         self._prepare_release(request)
 
     def action_release_all(self) -> None:
-        """Release what the panes show: every block of the stream, or the filtered set."""
+        """Release what the panes show: every block of the stream, or, when a pane is
+        filtered, the filtered set of each filtered pane (a pane without a filter adds
+        nothing: it shows every pair, which the user did not narrow down to choose)."""
         if not self._writes_allowed():
             return
         filters = self.current_filters()  # type: ignore[attr-defined]
         stream = f"stream {self.stream.name}" if self.stream else "all streams"
-        narrowed = []
+        narrowed: list[str] = []
+        chosen_filters = []
         for pane, label in (("domains", "domains"), ("ips", "IP pairs")):
             f = filters[pane]
+            said = []
             if f.domain is not None:
-                narrowed.append(f"{label} of {f.domain}")
+                said.append(f"{label} of {f.domain}")
             if f.text:
-                narrowed.append(f"{label} matching '{f.text}'")
+                said.append(f"{label} matching '{f.text}'")
+            if said:
+                narrowed += said
+                chosen_filters.append(f)
         scope = (
-            f"what the panes show in {stream}: {'; '.join(narrowed)}"
+            f"the filtered rows in {stream}: {'; '.join(narrowed)}"
             if narrowed
             else f"every block of {stream}"
         )
         request = _Request(
-            filters=[filters["domains"], filters["ips"]],
+            filters=chosen_filters or [filters["domains"], filters["ips"]],
             scope=scope,
             stream=self.stream,
             release_all=not narrowed,
