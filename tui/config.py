@@ -259,6 +259,11 @@ def load_config(
     path: Path | None
     if config is not None and not config.strip():
         raise ConfigError("--config was given an empty path; give a file, or leave --config out")
+    if config is None and ENV_CONFIG in env and not env[ENV_CONFIG].strip():
+        raise ConfigError(
+            f"${ENV_CONFIG} is set but empty; give a config file, or unset it "
+            f"(unset {ENV_CONFIG}) for the default one"
+        )
     explicit = config or env.get(ENV_CONFIG)
     if explicit:
         path = Path(explicit).expanduser()
@@ -308,6 +313,17 @@ def load_config(
         cfg.release_mode = mode
 
     audit = _table(data, "audit", path or Path(where))
+    if ENV_AUDIT in env and not env[ENV_AUDIT].strip():
+        raise ConfigError(
+            f"${ENV_AUDIT} is set but empty; give the audit file's path, or unset it "
+            f"(unset {ENV_AUDIT}) for the default one"
+        )
+    for key in ("path", "url"):
+        value = _typed(audit, key, str, "audit")
+        if value is not None and not value.strip():
+            raise ConfigError(
+                f"{where}: [audit] {key} is empty; give one or remove the key for the default"
+            )
     audit_path = env.get(ENV_AUDIT) or _typed(audit, "path", str, "audit")
     if audit_path:
         cfg.audit_path = _user_path(audit_path, ENV_AUDIT if env.get(ENV_AUDIT) else "audit.path")

@@ -65,7 +65,9 @@ def test_an_empty_filter_is_refused_and_releases_nothing(lm_db, capsys, argv) ->
     assert counts(lm_db) == ALL_BLOCKS
 
 
-def test_empty_database_urls_are_errors_not_the_demo(sqlite_db, capsys, monkeypatch, tmp_path) -> None:
+def test_empty_database_urls_are_errors_not_the_demo(
+    sqlite_db, capsys, monkeypatch, tmp_path
+) -> None:
     code, _, err = run(capsys, "--db", "", "blocks")
     assert code == 2 and err.count("\n") == 1 and "--db was given an empty" in err
     code, _, err = run(capsys, "blocks", "--db", " ")
@@ -81,8 +83,28 @@ def test_empty_database_urls_are_errors_not_the_demo(sqlite_db, capsys, monkeypa
     assert code == 2 and "[database] url is empty" in err and err.count("\n") == 1
     code, _, err = run(capsys, "blocks", "--config", "")
     assert code == 2 and "--config was given an empty" in err and err.count("\n") == 1
+    monkeypatch.setenv("LMTRIAGE_CONFIG", " ")
+    code, _, err = run(capsys, "blocks")
+    assert code == 2 and "$LMTRIAGE_CONFIG is set but empty" in err and err.count("\n") == 1
+    monkeypatch.delenv("LMTRIAGE_CONFIG")
     # The demo database was never built: no empty value fell back to it.
     assert not list(tmp_path.glob("home/data/lmtriage/demo.sqlite"))
+
+
+def test_empty_audit_settings_are_errors_not_the_default_file(
+    sqlite_db, capsys, monkeypatch, tmp_path
+) -> None:
+    """An empty audit location once fell back to the default audit file: a write audited where
+    the admin did not ask."""
+    for key in ("path", "url"):
+        config = tmp_path / f"empty-audit-{key}.toml"
+        config.write_text(f'[audit]\n{key} = ""\n')
+        config.chmod(0o600)
+        code, _, err = run(capsys, "doctor", "--config", str(config))
+        assert code == 2 and f"[audit] {key} is empty" in err and err.count("\n") == 1
+    monkeypatch.setenv("LMTRIAGE_AUDIT", "")
+    code, _, err = run(capsys, "audit")
+    assert code == 2 and "$LMTRIAGE_AUDIT is set but empty" in err and err.count("\n") == 1
 
 
 LIMIT_CASES = [
@@ -98,6 +120,10 @@ LIMIT_CASES = [
     (("audit", "--limit", "-3"), "--limit -3"),
     (("audit", "--limit", "0"), "--limit 0"),
     (("audit", "--event", "-1"), "--event -1"),
+    (
+        ("release", "--block", "domain:99999999999999999999999", "--dry-run"),
+        "a block id is a number from 0 to",
+    ),
     (("dcl", "--domain", "gmail.com", "--limit", "-2", "--yes"), "--limit -2"),
     (("dcl", "--domain", "gmail.com", "--limit", "5", "--per-hour", "0", "--yes"), "--per-hour 0"),
 ]
@@ -120,7 +146,17 @@ def test_limit_means_rows_in_all(lm_db, capsys) -> None:
     assert len(data) == 5 and {b["kind"] for b in data} == {"domain", "ip"}
 
 
-BAD_DOMAINS = ["*", "%", "../x", "a" * 300, "gmail", "1.2.3.4", "x y.com", "_dmarc%.com", "*.gmail.com"]
+BAD_DOMAINS = [
+    "*",
+    "%",
+    "../x",
+    "a" * 300,
+    "gmail",
+    "1.2.3.4",
+    "x y.com",
+    "_dmarc%.com",
+    "*.gmail.com",
+]
 
 
 @pytest.mark.parametrize("domain", BAD_DOMAINS, ids=lambda d: repr(d[:12]))

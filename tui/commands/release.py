@@ -199,4 +199,13 @@ def _block_key(text: str) -> BlockKey:
     kind, _, number = text.strip().partition(":")
     if kind not in ("domain", "ip") or not number.isdigit() or not number.isascii():
         raise LmError(f"--block {text!r}: give KIND:ID, e.g. ip:204 or domain:101", exit_code=2)
+    if len(number) > 19 or int(number) > MAX_BLOCK_ID:
+        raise LmError(
+            f"--block {text.strip()[:40]!r}: a block id is a number from 0 to {MAX_BLOCK_ID:,}",
+            exit_code=2,
+        )
     return BlockKey(kind, int(number))  # type: ignore[arg-type]
+
+
+MAX_BLOCK_ID = 2**63 - 1
+"""The largest BlockID any of the three databases can hold (a signed 64-bit integer)."""

@@ -73,6 +73,10 @@ _HINTS = (
         "the database user may not do this",
     ),
     (
+        re.compile(r"integer out of range|out of range for type|arithmetic overflow", re.I),
+        "a number given is larger than the database's column can hold",
+    ),
+    (
         re.compile(
             r"terminating connection|connection .* closed|server closed|broken pipe|"
             r"connection reset|ssl syscall",
