@@ -153,7 +153,12 @@ async def test_wait_advice_is_warned_and_release_now_marks_only_those(lm_db, mak
         now_keys = {k.block_id for k in judged.keys("now")}
         waiting = {k.block_id for k in judged.keys("wait")}
         assert waiting, "the hand-built TSS04 block is a throttle: its advice says wait"
-        await pilot.press("N")
+        # r pressed while N still reads the advice: refused, not the cursor row (it once
+        # offered the cursor row, whose advice said fix first, with the marks behind it).
+        app.action_mark_release_now()
+        app.action_release()
+        assert "still marking" in status(app)
+        assert not isinstance(app.screen, ConfirmScreen)
         await settle(pilot)
         assert set(table.marks) == now_keys
         assert "whose advice says release now" in status(app)

@@ -44,8 +44,9 @@ def outcome_columns(priority: int) -> list[Column]:
 
 # Column priorities decide what an 80-column terminal keeps: the block (domain, or IP → MX),
 # when ListManager retries, the failed attempts, the category and the reply text, which takes
-# the width left. Stream goes when one stream is picked (the header names it); Since is in the
-# detail panel when there is no room for it.
+# the width left. Stream goes when one stream is picked (the header names it); for All streams
+# it stays in pane 1 (one domain is often blocked in several streams: without it two rows look
+# the same), and Category gives way first. Since is in the detail panel when there is no room.
 
 
 def diagnosis_columns(
@@ -79,7 +80,7 @@ def domain_columns(category: Callable[[Block], str]) -> list[Column]:
     """Pane 1: stream, domain, since, next retry or Permanent, failed / 4xx-5xx / delivered
     attempts, category, latest reply."""
     return [
-        Column("stream", "Stream", 12, lambda b: b.stream_name, priority=4, sort="stream"),
+        Column("stream", "Stream", 11, lambda b: b.stream_name, priority=8, sort="stream"),
         Column("domain", "Domain", 20, lambda b: b.domain, priority=10, sort="domain"),
         Column("since", "Since", 11, lambda b: fmt.short_time(b.since), priority=5, sort="since"),
         Column("next_retry", "Next retry", 11, fmt.next_retry, priority=7, sort="next_retry"),

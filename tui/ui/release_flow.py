@@ -90,6 +90,7 @@ class ReleaseFlow:
     last_release: ReleaseResult | None
     release_screen: ReleaseProgressScreen | None
     advice_cache: Any
+    _marking_release_now: bool = False  # N is reading advice: r/A wait for its marks
 
     # ------------------------------------------------------------------ marks
 
@@ -133,6 +134,7 @@ class ReleaseFlow:
         if table is None:
             return
         self.set_status(f"reading the advice of {len(table.keys):,} row(s)…")  # type: ignore[attr-defined]
+        self._marking_release_now = True
         self._mark_release_now_worker(table, list(table.keys))
 
     @work(thread=True, exclusive=True, group="marks", exit_on_error=False)
@@ -145,6 +147,7 @@ class ReleaseFlow:
                 rows = fetch_blocks(self.core.schema, conn, table.kind, ids[:MAX_JUDGED], since=None)
                 judged = judge_blocks(self.core, conn, rows, cached=self._cached_advice)
         except Exception as err:  # noqa: BLE001
+            self.call_from_thread(setattr, self, "_marking_release_now", False)  # type: ignore[attr-defined]
             self.post_message(WorkFailed("reading the advice", err))  # type: ignore[attr-defined]
             return
         now_keys = set(judged.keys("now"))
@@ -155,6 +158,7 @@ class ReleaseFlow:
     def _release_now_marked(
         self, table: BlockTable, chosen: dict[int, Block], judged: ReleaseJudgement, extra: int
     ) -> None:
+        self._marking_release_now = False
         table.set_marks(chosen)
         others = len(judged.when) - len(chosen)
         text = (
@@ -227,6 +231,13 @@ class ReleaseFlow:
         self._prepare_release(request)
 
     def _writes_allowed(self) -> bool:
+        if self._marking_release_now:
+            # r right after N would take the cursor row before the marks land.
+            self.set_status(  # type: ignore[attr-defined]
+                "still marking the rows whose advice says release now; release when it is done",
+                "warning",
+            )
+            return False
         mode = self.core.config.release_mode
         gap = self.core.schema.discovery.privilege_gaps(f"release_{mode}")
         if gap:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
@@ -16,6 +16,12 @@ class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm_yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm_no"),
+        Binding("down", "scroll_body('down')", "Scroll", show=False),
+        Binding("up", "scroll_body('up')", "Scroll", show=False),
+        Binding("pagedown", "scroll_body('page_down')", "Scroll", show=False),
+        Binding("pageup", "scroll_body('page_up')", "Scroll", show=False),
+        Binding("end", "scroll_body('end')", "Scroll", show=False),
+        Binding("home", "scroll_body('home')", "Scroll", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -25,7 +31,8 @@ class ConfirmScreen(ModalScreen[bool]):
         border: thick $warning; background: $surface; padding: 0 1;
     }
     ConfirmScreen .title { text-style: bold; color: $warning; padding-bottom: 1; }
-    ConfirmScreen .sample { color: $text-muted; max-height: 12; overflow-y: auto; }
+    ConfirmScreen .body { height: auto; max-height: 50vh; }
+    ConfirmScreen .sample { color: $text-muted; }
     ConfirmScreen Horizontal { height: auto; align-horizontal: right; padding-top: 1; }
     ConfirmScreen Button { margin-left: 2; min-width: 12; }
     """
@@ -46,9 +53,11 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self.title_text), classes="title")
-            yield Static(Text("\n".join(self.lines)))
-            if self.sample:
-                yield Static(Text("\n".join(self.sample)), classes="sample")
+            # The rows scroll (↑ ↓ PgUp PgDn); the buttons stay on screen at any size.
+            with VerticalScroll(classes="body", can_focus=False):
+                yield Static(Text("\n".join(self.lines)))
+                if self.sample:
+                    yield Static(Text("\n".join(self.sample)), classes="sample")
             with Horizontal():
                 yield Button(self.yes_label, variant="warning", id="yes")
                 yield Button("No (n / Esc)", variant="primary", id="no")
@@ -56,6 +65,11 @@ class ConfirmScreen(ModalScreen[bool]):
     def on_mount(self) -> None:
         """No has the focus, so Enter means No."""
         self.query_one("#no", Button).focus()
+
+    def action_scroll_body(self, how: str) -> None:
+        """Scroll the rows of a long dialog (the buttons do not move)."""
+        body = self.query_one(".body", VerticalScroll)
+        getattr(body, f"scroll_{how}")(animate=False)
 
     def action_answer(self, answer: bool) -> None:
         """Close with the answer."""
