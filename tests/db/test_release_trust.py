@@ -118,7 +118,8 @@ def test_cli_dry_run_lists_exactly_the_rows(lm_db, capsys) -> None:
     code = main(["release", *lm_db.args("--domain", "gmail.com", "--dry-run", "--format", "json")])
     data = json.loads(capsys.readouterr().out)
     assert code == 0 and data["dry_run"] is True
-    assert sorted(data["released"]) == ["domain:101", "ip:201", "ip:202"]
+    assert sorted(data["would_release"]) == ["domain:101", "ip:201", "ip:202"]
+    assert data["released"] == []  # a dry run releases nothing, and says so
     assert data["plan"] == {
         "scope": "gmail.com",
         "domain_rows_only": False,

@@ -95,7 +95,10 @@ class ReleaseResult:
             "mode": self.mode,
             "dry_run": self.dry_run,
             "requested": self.requested,
-            "released": [str(k) for k in self.released],
+            # A dry run released nothing: its rows are "would_release", so a script that reads
+            # "released" never takes a dry run for the real thing.
+            "released": [] if self.dry_run else [str(k) for k in self.released],
+            "would_release": [str(k) for k in self.released] if self.dry_run else [],
             "already_gone": [str(k) for k in self.gone],
             "changed": [str(k) for k in self.changed],
             "failed": [str(k) for k in self.failed],

@@ -80,7 +80,7 @@ def domain_columns(category: Callable[[Block], str]) -> list[Column]:
     """Pane 1: stream, domain, since, next retry or Permanent, failed / 4xx-5xx / delivered
     attempts, category, latest reply."""
     return [
-        Column("stream", "Stream", 11, lambda b: b.stream_name, priority=8, sort="stream"),
+        Column("stream", "Stream", 12, lambda b: b.stream_name, priority=8, sort="stream"),
         Column("domain", "Domain", 20, lambda b: b.domain, priority=10, sort="domain"),
         Column("since", "Since", 11, lambda b: fmt.short_time(b.since), priority=5, sort="since"),
         Column("next_retry", "Next retry", 11, fmt.next_retry, priority=7, sort="next_retry"),
