@@ -217,6 +217,10 @@ async def test_console_reports_incomplete_audit_then_settles_and_undoes(
         await pilot.press("R")
         await settle(pilot)
         assert app.screen.events[0].status == "committed"
+        await pilot.press("enter")  # the event's rows, under the cursor's event
+        await settle(pilot)
+        detail = str(app.screen.query_one("#audit-detail").render())
+        assert all(f"ip:{key}" in detail for key in chosen) and "released" in detail
         await pilot.press("u")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen)

@@ -171,6 +171,12 @@ class AuditLogScreen(Screen[None]):
         text = "\n".join(printable(line, max_chars=400) for line in lines)
         self.query_one("#audit-detail", Static).update(Text(text))
 
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row (the table takes the key before the screen's binding)."""
+        event.stop()
+        self.action_show_rows()
+
     def action_show_rows(self) -> None:
         """The rows of the event under the cursor."""
         event = self._cursor_event()
