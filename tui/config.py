@@ -142,6 +142,7 @@ class Config:
     db_password: str | None = None
     config_path: Path | None = None
     read_only: bool = False
+    read_only_source: str = ""  # what made it read-only, in the words the user wrote it
     statement_timeout: float = 30.0
     schema: SchemaNames = field(default_factory=SchemaNames)
     release_mode: str = "delete"
@@ -255,7 +256,7 @@ def load_config(
     (``-p NAME``) takes the database, its password and its audit store from
     ``[profiles.NAME]``."""
     env = dict(os.environ if env is None else env)
-    cfg = Config(read_only=read_only)
+    cfg = Config(read_only=read_only, read_only_source="--read-only" if read_only else "")
     path: Path | None
     if config is not None and not config.strip():
         raise ConfigError("--config was given an empty path; give a file, or leave --config out")
@@ -303,6 +304,8 @@ def load_config(
             raise ConfigError("database.statement_timeout: must be a positive number of seconds")
         cfg.statement_timeout = float(timeout)
     if _typed(database, "read_only", bool, "database"):
+        if not cfg.read_only:
+            cfg.read_only_source = f"read_only = true in {where} [database]"
         cfg.read_only = True
 
     release = _table(data, "release", path or Path(where))
@@ -386,6 +389,8 @@ def _use_profile(cfg: Config, profile: Profile, env: dict[str, str], where: str)
     cfg.profile = profile.name
     cfg.db_url, cfg.db_source = profile.url, f"{where} [profiles.{profile.name}]"
     cfg.db_password = profile.password(env)
+    if profile.read_only and not cfg.read_only:
+        cfg.read_only_source = f"profile {profile.name} has read_only = true"
     cfg.read_only = cfg.read_only or profile.read_only
     if profile.audit_path is not None or profile.audit_url is not None:
         cfg.audit_path, cfg.audit_url = profile.audit_path, profile.audit_url

@@ -183,7 +183,7 @@ def open_core(
         display = f"DEMO {masked(url)}"
     else:
         display = masked(url)
-    read_only, reason = config.read_only, "--read-only"
+    read_only, reason = config.read_only, config.read_only_source or "--read-only"
     if not read_only and not d.can_write:
         read_only, reason = True, d.write_reason
     return Core(

@@ -49,6 +49,10 @@ def test_a_profile_takes_the_database_password_and_audit(tmp_path: Path) -> None
     assert east.resolved_audit_path() == Path("/var/lib/lmtriage/base-audit.sqlite")
     west = load_config(config=config, profile="west", env={})
     assert west.db_password is None and west.read_only
+    # The reason names what made it read-only (it once blamed a --read-only never given).
+    assert west.read_only_source == "profile west has read_only = true"
+    flagged = load_config(config=config, profile="west", env={}, read_only=True)
+    assert flagged.read_only_source == "--read-only"
     assert west.resolved_audit_path() == Path("~/west-audit.sqlite").expanduser()
     plain = load_config(config=config, env={})
     assert plain.profile is None and plain.db_url == "sqlite:///base.db"

@@ -5,7 +5,8 @@ is skipped. A block is released only when a rule matches it and its advice says 
 (a block whose advice says wait, or fix first, is never released), within the policy's caps.
 Every run is audited (action ``autorelease-run``); an applied release is an ``autorelease``
 event that ``lmtriage audit --undo`` undoes. ``--apply`` is refused on a read-only database.
-Exit status: 0, or 1 when the release failed or the run could not be audited.
+Exit status: 0; 1 when the release failed or the run could not be audited; 2 for a bad policy
+or option, or when ``--apply`` is refused (a read-only database or profile, a missing privilege).
 """
 
 from __future__ import annotations
