@@ -214,3 +214,25 @@ async def test_a_long_release_dialog_keeps_its_buttons_on_screen(demo_db, make_c
         await pilot.press("n")
         await settle(pilot)
         assert not isinstance(app.screen, ReleaseDialog)
+
+
+async def test_help_at_80x24_shows_every_id_whole_and_groups_together(demo_db, make_core) -> None:
+    """The ids are what [keymap] rebinds by; they were cut to "pa", "dr" at 80 columns."""
+    from tui.ui.bindings import KEYS, TABLE_KEYS
+    from tui.ui.screens.help import HelpScreen
+
+    app = demo_app(demo_db, make_core)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one("DataTable")
+        ids = [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
+        assert sorted(ids) == sorted(k.id for k in (*KEYS, *TABLE_KEYS))
+        shown = {c.label.plain: c.get_render_width(table) for c in table.columns.values()}
+        assert shown["Id"] >= max(len(i) for i in ids)
+        assert sum(shown.values()) <= table.scrollable_content_region.width  # nothing off screen
+        groups = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        named = [g for g in groups if g]
+        assert len(named) == len(set(named))  # each group once, its rows together

@@ -45,13 +45,31 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text(note + "  Esc closes."), classes="note")
 
     def on_mount(self) -> None:
-        """Fill the table from the binding definitions."""
+        """Fill the table from the binding definitions, grouped; long descriptions wrap so
+        every column, the id to rebind by included, fits the dialog's width."""
         table = self.query_one(DataTable)
-        table.add_columns("Group", "Keys", "Does", "Id")
+        rows = []
         for key in (*KEYS, *TABLE_KEYS):
             keys = self.keymap.get(key.id, key.keys)
             does = key.description + ("  (off: read-only)" if key.writes and self.read_only else "")
-            table.add_row(Text(key.group), Text(display_keys(keys)), Text(does), Text(key.id))
+            rows.append((key.group, display_keys(keys), key.id, does))
+        order = {group: i for i, group in reversed(list(enumerate(r[0] for r in rows)))}
+        rows.sort(key=lambda r: order[r[0]])  # stable: each group together, in its first place
+        widths = [min(max(len(r[0]) for r in rows), 10)]
+        widths += [max(len(r[i]) for r in rows) for i in (1, 2)]
+        room = self.query_one(Vertical).content_region.width or self.app.size.width - 4
+        # Each cell has one column of padding either side; the scroll bar takes two.
+        does_width = max(20, room - sum(widths) - 2 * 4 - 3)
+        for label, width in zip(("Group", "Keys", "Id", "Does"), (*widths, does_width), strict=True):
+            table.add_column(label, width=width)
+        console = self.app.console
+        previous = None
+        for group, keys, key_id, does in rows:
+            shown = Text(group if group != previous else "", style="bold")
+            previous = group
+            text = Text(does)
+            height = max(len(text.wrap(console, does_width)), len(shown.wrap(console, widths[0])))
+            table.add_row(shown, Text(keys), Text(key_id), text, height=max(1, height))
         table.focus()
 
     def action_top(self) -> None:

@@ -127,8 +127,8 @@ class DashboardView(Vertical):
             "Domain",
             "Attempts",
             "Delivered",
-            "Deferred",
-            "Failed",
+            "Deferred 4xx",
+            "Rejected 5xx",
             "Blocked IPs",
             "Domain blocked",
         ):
