@@ -73,7 +73,7 @@ def _blocks(core, conn, since: datetime) -> list[Block]:  # noqa: ANN001
 
 
 def test_readme_sql_gives_every_block_count(demo_core) -> None:
-    outcomes_sql, groups_sql, counts_sql = readme_sql()
+    outcomes_sql, groups_sql, counts_sql, _dashboard_sql = readme_sql()
     since = demo_core.since()
     with demo_core.connect() as conn:
         blocks = _blocks(demo_core, conn, since)
@@ -107,6 +107,29 @@ def test_readme_sql_gives_every_block_count(demo_core) -> None:
                 assert len(block_keys(demo_core.schema, conn, filt)) == expected
 
 
+def test_readme_sql_gives_the_dashboard_columns(demo_core) -> None:
+    """Top Domain Status: Attempts, Delivered, Deferred 4xx, Rejected 5xx per domain."""
+    from tui.db.queries import dashboard, find_stream
+
+    *_, dashboard_sql = readme_sql()
+    now = demo_core.now()
+    window = demo_core.config.window
+    with demo_core.connect() as conn:
+        for stream_name in (None, "marketing"):
+            stream = find_stream(demo_core.schema, conn, stream_name) if stream_name else None
+            sql = dashboard_sql
+            params: dict[str, object] = {"since": now - window, "now": now}
+            if stream is None:
+                sql = sql.replace(" AND MailStreamID = :stream", "")
+            else:
+                params["stream"] = stream.id
+            stmt = bind_since(sql).bindparams(sa.bindparam("now", type_=sa.DateTime()))
+            expected = [tuple(r) for r in conn.execute(stmt, params)]
+            dash = dashboard(demo_core.schema, conn, stream, now=now, window=window)
+            shown = [(d.domain, d.attempts, d.delivered, d.deferred, d.failed) for d in dash.domains]
+            assert len(expected) == 30 and shown == expected
+
+
 def expected_groups(rows) -> dict[str, dict[str, object]]:  # noqa: ANN001
     """README's recipe: per-(text, host) rows folded by the text's signature."""
     out: dict[str, dict[str, object]] = {}
@@ -129,7 +152,7 @@ def _as_datetime(value: object) -> datetime:
 
 
 def test_readme_sql_gives_every_reply_group(demo_core) -> None:
-    _, groups_sql, _ = readme_sql()
+    _, groups_sql, _, _ = readme_sql()
     since = demo_core.since()
     with demo_core.connect() as conn:
         blocks = _blocks(demo_core, conn, since)

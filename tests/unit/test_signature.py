@@ -27,6 +27,18 @@ def corpus() -> list[str]:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        (  # AT&T's short receiving-node names vary per reply; upper-case codes stay
+            "553 5.3.0 flpd574 DNSBL:ATTRBL 521< 203.0.113.3 >_is_blocked.For assistance "
+            "forward this email to abuse_rbl@abuse-att.net",
+            "553 5.3.0 <id> DNSBL:ATTRBL 521< <ip> >_is_blocked.For assistance forward this "
+            "email to <addr>",
+        ),
+        (
+            "550 5.7.1 Service unavailable; Client host [107.6.51.128] blocked using FBLW15; "
+            "see RFC5321 (alph126)",
+            "550 5.7.1 Service unavailable; Client host [<ip>] blocked using FBLW15; "
+            "see RFC5321 (<id>)",
+        ),
         (
             "554 5.7.1 Service unavailable; Client host [46.255.225.252] blocked using "
             "zen.spamhaus.org; https://www.spamhaus.org/sbl/query/SBL468702",

@@ -73,7 +73,7 @@ _KEYED_ID = re.compile(
     re.IGNORECASE,
 )
 _TOKEN = re.compile(
-    r"(?<![A-Za-z0-9+/_<>-])(?![2-5]\d\d-)[A-Za-z0-9][A-Za-z0-9+/_-]{6,}[A-Za-z0-9]={0,2}(?![\w<>])"
+    r"(?<![A-Za-z0-9+/_<>-])(?![2-5]\d\d-)[A-Za-z0-9][A-Za-z0-9+/_-]{4,}[A-Za-z0-9]={0,2}(?![\w<>])"
 )
 _PORT = re.compile(r"(<ip>\]?):\d{1,5}\b")
 _IP_COUNTER = re.compile(r"(\[<ip>)\s{1,12}\d{1,6}(\])")
@@ -83,11 +83,17 @@ _SEGMENTS = re.compile(r"[-_]")
 _HEX_ID = re.compile(r"[0-9a-fA-F]{8,}")
 _DIGIT_RUN = re.compile(r"\d{5,}")
 _DIGIT = re.compile(r"\d")
+_SHORT_NODE = re.compile(r"[a-z]{2,5}[0-9]{3,5}")
 
 
 def _is_id(token: str) -> bool:
-    """Queue IDs, hashes, base64: letters and digits mixed inside one ``-``/``_`` segment."""
-    if len(token) < 8 or _PROVIDER_CODE_TOKEN.fullmatch(token):
+    """Queue IDs, hashes, base64: letters and digits mixed inside one ``-``/``_`` segment, at
+    least eight characters, two of them digits; and shorter receiving-node names, lower-case
+    letters then three or more digits (AT&T's ``flpd101``, ``alph126``). Shorter upper-case
+    tokens are codes that carry meaning (``RFC5322``, ``FBLW15``, ``ATTR17``) and stay."""
+    if len(token) < 8:
+        return _SHORT_NODE.fullmatch(token) is not None
+    if _PROVIDER_CODE_TOKEN.fullmatch(token):
         return False
     if sum(c.isdigit() for c in token) < 2:
         return False
@@ -177,7 +183,7 @@ def _mask_plain(text: str) -> str:
         if "." in word:
             word = _HOST.sub(_mask_host, word)
         if len(word) >= 5 and _DIGIT.search(word):
-            if len(word) >= 8:
+            if len(word) >= 6:
                 word = _TOKEN.sub(_mask_token, word)
             word = _LONG_NUMBER.sub("<n>", word)
         words[i] = word
