@@ -157,6 +157,25 @@ def test_gmail_rate_limit_proposes_a_lower_limit_and_waits() -> None:
     assert any("Postmaster Tools" in s for s in a.steps)
 
 
+GMAIL_SAME_ID = (
+    "421-4.7.28 Gmail has detected this message exceeded its quota for sending 421-4.7.28 "
+    "messages with the same Message-ID:. To best protect our users, 421-4.7.28 the message has "
+    "been temporarily rejected. For more information, 421 4.7.28 go to "
+    "https://support.google.com/mail/answer/188131 a1si123qkd.12 - gsmtp"
+)
+
+
+def test_gmail_same_message_id_is_not_the_unsolicited_rate_limit() -> None:
+    """The same code 4.7.28, another meaning: the fix is the Message-ID, not fewer
+    connections (it was advised as the unsolicited-mail limit with a lower DCL)."""
+    a = advise(facts("gmail.com", [group(GMAIL_SAME_ID, 421, 60, mx="gmail-smtp-in.l.google.com")]))
+    assert a.category == "rate_limit" and "duplicate Message-ID" in a.headline
+    assert "unsolicited" not in a.headline
+    assert "Message-ID" in a.steps[0]
+    assert a.proposed_limit is None
+    assert not any("Domain Connection Limit" in s for s in a.steps)
+
+
 def test_yahoo_volume_deferral_respects_a_configured_limit() -> None:
     current = ConnectionLimit("yahoo.com", 5, None, None, False)
     a = advise(facts("yahoo.com", [group(YAHOO_VOLUME, 421, 2210)], connection_limit=current))

@@ -503,12 +503,31 @@ class CodeNote(NamedTuple):
     volume: bool = False  # a volume throttle: propose hourly / per-connection caps
     url: str | None = None  # the page to act on (delist / unblock form)
     auth: tuple[str, ...] = ()  # for auth codes: the records at fault ("spf", "dkim", ...)
+    text: str | None = None  # regex the reply text must contain too (one code, two meanings)
+    no_limit: bool = False  # about the messages, not the connections: no Connection Limit step
 
 
 _YAHOO = ("yahoo", "aol")
 
 CODE_NOTES: tuple[CodeNote, ...] = (
     # --- Gmail -------------------------------------------------------------------------------
+    CodeNote(
+        ("gmail",),
+        r"4\.7\.28",
+        RATE,
+        "Gmail's duplicate Message-ID limit (4.7.28)",
+        "Gmail received too many messages with one and the same Message-ID and defers the rest; "
+        "this limit is about the message, not the IP's reputation, so a lower connection limit "
+        "does not lift it.",
+        steps=(
+            "Give every message its own Message-ID: look at the Message-ID header of a few "
+            "messages to this domain; duplicates come from a resend of the same message, a test "
+            "or autoresponder loop, or a relay in front of ListManager that rewrites the header.",
+        ),
+        cooldown_hours=1.0,
+        text=r"same message-?id",
+        no_limit=True,
+    ),
     CodeNote(
         ("gmail",),
         r"4\.7\.28",

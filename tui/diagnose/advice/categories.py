@@ -123,8 +123,10 @@ def _part_rate(ctx: _Context, part: _Part, note: PB.CodeNote | None) -> None:
     provider = PB.PROVIDERS.get(ctx.provider)
     current = facts.connection_limit or ConnectionLimit.default(ctx.domain)
     volume = bool(note and note.volume)
-    proposed = propose_limit(current, ctx.provider, volume=volume)
-    if proposed is None:
+    proposed = None if note and note.no_limit else propose_limit(current, ctx.provider, volume=volume)
+    if note and note.no_limit:
+        pass  # the note's own steps say what to fix; fewer connections would not help
+    elif proposed is None:
         part.steps.append(
             f"{ctx.domain}'s Domain Connection Limit is already as low as it goes "
             f"({current.describe()}): this throttle is about volume or reputation, so send less "

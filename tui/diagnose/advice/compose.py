@@ -179,7 +179,7 @@ def advise(facts: BlockFacts) -> Advice:
     steps = findings + list(part.steps)
     if second is not None:
         steps += [f"Also ({second.name}): {s}" for s in second.steps[:2]]
-    steps += _ip_share_steps(facts, domain, category)
+    steps += _ip_share_steps(facts, domain, category, limit_helps=part.proposed is not None)
     release = _release(facts, part, second, stream, domain, steps)
 
     needs = _dedupe([*part.needs_checks, *(second.needs_checks if second else ())])
@@ -213,7 +213,9 @@ def advise(facts: BlockFacts) -> Advice:
     )
 
 
-def _ip_share_steps(facts: BlockFacts, domain: str, category: str) -> list[str]:
+def _ip_share_steps(
+    facts: BlockFacts, domain: str, category: str, *, limit_helps: bool = True
+) -> list[str]:
     total = len(facts.stream_ips)
     blocked = facts.blocked_ips
     if not total or blocked is None or blocked <= 0:
@@ -227,7 +229,9 @@ def _ip_share_steps(facts: BlockFacts, domain: str, category: str) -> list[str]:
         ]
     free = total - blocked
     risk = {
-        RATE: " Lower the Domain Connection Limit before they hit the same limit.",
+        RATE: " Lower the Domain Connection Limit before they hit the same limit."
+        if limit_helps
+        else "",
         IP_REPUTATION: f" Consider pausing mail to {domain} until the block is lifted.",
         DNSBL: " Check them on the same list.",
     }.get(category, "")

@@ -60,6 +60,8 @@ def _code_note(provider: str, cls: Classification, category: str) -> tuple[PB.Co
             continue
         if note.category is not None and note.category != category:
             continue
+        if note.text is not None and not re.search(note.text, cls.text, re.IGNORECASE):
+            continue
         for code in (cls.provider_code, cls.enhanced_code, ""):
             if code is not None and regex.fullmatch(code):
                 return note, code
