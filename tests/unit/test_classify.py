@@ -83,6 +83,16 @@ def test_every_category_occurs_in_the_samples() -> None:
 @pytest.mark.parametrize(
     ("text", "category"),
     [
+        # An explicit PTR requirement beats the provider rate code beside it.
+        (
+            "554 5.7.1 Comcast requires that all mail servers must have a PTR record with a "
+            "valid Reverse DNS entry. Learn more at "
+            "https://postmaster.comcast.net/smtp-error-codes.php#RL000000",
+            "policy_block",
+        ),
+        ("550 5.7.1 <b@example.org>: Recipient address rejected: blocked by policy_marketing", "policy_block"),
+        ("554 5.7.1 Blocked by SpamAssassin", "content_spam"),
+        ("553 sorry, your mail was administratively denied. (#5.7.1)", "policy_block"),
         # Yahoo TSS04: volume is a rate limit, complaints alone are reputation.
         (
             "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected "

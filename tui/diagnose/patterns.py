@@ -207,6 +207,7 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(r"unusual (?:rate|amount|volume) of (?:unsolicited|spam)", RATE, 78, "4xx", "Gmail 421: temporary"),
     Rule(r"unusual (?:rate|amount|volume) of (?:unsolicited|spam)", IP_REPUTATION, 78, "5xx", "Gmail 550: blocked"),
     # --- PTR / rDNS / HELO / IPv6 --------------------------------------------------------------
+    Rule(r"must have (?:a |an )?(?:valid )?(?:ptr|reverse[- ]?dns|rdns)\b", POLICY, 83, note="an explicit PTR requirement beats the provider's rate code beside it (Comcast '… must have a PTR record … #RL000000')"),
     Rule(r"\bptr\b|reverse[- ]?dns|reverse (?:hostname|host name|lookup|name|mapping|resolution)|\brdns\b|\bfcrdns\b|forward[- ]confirmed|pointer record", POLICY, 78),
     Rule(r"does(?: not|n't) resolve|cannot (?:find|resolve) your (?:host ?name|reverse|address)|name lookup failed|possibly forged|(?:unknown|unresolvable|invalid|forged|generic) (?:client )?host ?name|host ?name (?:lookup )?(?:failed|mismatch|does not match)", POLICY, 78),
     Rule(r"(?:dynamic|residential|dial-?up|dynamically[- ]assigned)(?:[ /-][\w'-]{1,20}){0,2}[ /-](?:ip|ips|hosts?|dns|address|addresses|pool|range|ranges)\b|hosts with dynamic|generic dns", POLICY, 78),
@@ -254,6 +255,9 @@ TEXT_RULES: tuple[Rule, ...] = (
     Rule(r"(?:blank|empty|invalid|missing|no) from:? (?:address|addresses|domain)\b|from:? (?:domain|address) (?:is )?(?:invalid|not valid|missing|blank)|as a from:? address|provide a valid from", POLICY, 66, note="GoDaddy IB501/IB502/IB506"),
     Rule(r"spoof|forged (?:sender|from|address)|impersonat", POLICY, 66),
     Rule(r"administrative prohibition|improper use of smtp|pipelining|not authori[sz]ed to send (?:e-?mail|mail|messages) directly|use the smtp relay", POLICY, 66),
+    Rule(r"recipient address rejected: (?:blocked|denied|rejected) by\b", POLICY, 61, "5xx", "'Recipient address rejected: blocked by <policy>' names a policy on the recipient side, not an unknown user ('Access denied' alone stays: Microsoft 365 says it for an unknown recipient)"),
+    Rule(r"administratively (?:denied|prohibited|rejected|blocked)", POLICY, 66, note="qmail 553 'sorry, your mail was administratively denied'"),
+    Rule(r"spam ?assassin", CONTENT, 73, note="a content filter's verdict, not the IP's"),
     Rule(r"client host rejected: access denied|delivery not authori[sz]ed|not (?:allowed|authori[sz]ed|permitted) to send to", POLICY, 66),
     # --- user unknown --------------------------------------------------------------------------
     Rule(r"user unknown|unknown (?:user|recipient|mailbox|e-?mail address|address|local[- ]part|alias)|addressee (?:is )?unknown|no such (?:user|mailbox|recipient|address|account|person|local user)", USER, 60),
