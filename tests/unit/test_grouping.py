@@ -127,3 +127,32 @@ def grouping_max() -> int:
 
 def gmail_group(ip: str, msgid: str, n: int) -> ReplyGroup:
     return ReplyGroup(gmail(ip, msgid), 421, n, T, T, [("mx1", n)])
+
+
+def test_named_ips_count_every_text_not_only_the_kept_ones(monkeypatch) -> None:
+    """A Spamhaus refusal names the connecting IP; with one text per attempt the kept texts
+    (the first 20 in text order) named only one of three listed IPs, so the advice did too."""
+    import tui.diagnose.grouping as grouping
+    from tui.diagnose.advice import BlockFacts, advise
+
+    monkeypatch.setattr(grouping, "SAMPLE_TEXTS", 2)
+    when = datetime(2026, 12, 4, 10, 0)
+    rows = []
+    for ip, n in (("192.0.2.1", 3), ("192.0.2.10", 5), ("192.0.2.2", 4)):
+        for i in range(n):
+            text = (
+                f"550 5.7.1 Service unavailable, Client host [{ip}] blocked using Spamhaus. "
+                f"https://www.spamhaus.org/query/ip/{ip} [AM{i}NAM{i}FT{i:03}.eop.prod.protection.outlook.com]"
+            )
+            rows.append((text, "mx.example.net", 550, 1, when, when))
+    rows.sort()  # the database hands texts over in text order
+    groups = grouping.group_rows(rows, watch_ips=("192.0.2.1", "192.0.2.2", "192.0.2.9"))
+    assert len(groups) == 1 and groups[0].count == 12 and len(groups[0].top) == 2
+    assert groups[0].named_ips == {"192.0.2.1": 3, "192.0.2.2": 4}  # not 192.0.2.10's
+    facts = BlockFacts(
+        kind="domain", domain="example.com", stream_name="s", ip=None, mx=None,
+        description=None, since=when, next_retry=None, outcomes=None, groups=tuple(groups),
+        now=when, stream_ips=("192.0.2.1", "192.0.2.2", "192.0.2.9"), blocked_ips=1,
+    )  # fmt: skip
+    headline = advise(facts).headline
+    assert headline.startswith("192.0.2.2 and 192.0.2.1 are listed on Spamhaus")

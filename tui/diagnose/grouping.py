@@ -12,6 +12,7 @@ the numbers come from").
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -81,6 +82,7 @@ class SignatureGroup:
     variants: int = 0  # distinct texts (exact)
     top: list[tuple[int, str]] = field(default_factory=list)  # (count, text), most first
     mx_hosts: dict[str, int] = field(default_factory=dict)
+    named_ips: dict[str, int] = field(default_factory=dict)  # watched IP → attempts naming it
 
     @property
     def texts(self) -> list[str]:
@@ -137,6 +139,7 @@ class _Acc:
     variants: int = 0
     heap: list[tuple[int, int, str, int | None]] = field(default_factory=list)
     mx_hosts: dict[str, int] = field(default_factory=dict)
+    named_ips: dict[str, int] = field(default_factory=dict)
 
 
 class _Budget:
@@ -217,16 +220,31 @@ def group_replies(
     return out
 
 
+def _ip_watcher(ips: Sequence[str]) -> re.Pattern[str] | None:
+    """A regex finding any of ``ips`` as a whole address (``192.0.2.1`` not in ``192.0.2.10``)."""
+    wanted = [ip for ip in dict.fromkeys(ips) if ip][:64]
+    if not wanted:
+        return None
+    alternatives = "|".join(re.escape(ip) for ip in sorted(wanted, key=len, reverse=True))
+    return re.compile(rf"(?<![\w.:])(?:{alternatives})(?![\w:]|\.\d)")
+
+
 def group_rows(
     rows: Iterable[Sequence[Any]],
     *,
     progress: Callable[[int, int], None] | None = None,
     sign: Callable[[str], str] = signature,
+    watch_ips: Sequence[str] = (),
 ) -> list[SignatureGroup]:
     """Signature groups of the rows of :func:`tui.db.queries.iter_reply_rows`: ``(text,
     host, highest code, count, first seen, last seen)`` per reply text and MX host, the rows
     of one text next to each other. The same result as :func:`group_replies` of the per-text
-    groups, in one pass without building them (this is the drill-down's inner loop)."""
+    groups, in one pass without building them (this is the drill-down's inner loop).
+
+    ``watch_ips`` (the stream's IPs): each group counts the attempts whose reply names each
+    of them (``named_ips``), over every text, not only the kept ones."""
+    watch = _ip_watcher(watch_ips)
+    text_ips: tuple[str, ...] = ()
     accs: dict[str, _Acc] = {}
     budget = _Budget(TEXT_BUDGET)
     texts = attempts = 0
@@ -240,8 +258,11 @@ def group_rows(
         if raw != prev or prev is _NOTHING:
             if acc is not None:
                 _keep_text(acc, text_n, texts, text, text_code, budget)
+                _add_named(acc, text_ips, text_n)
             prev = raw
             text = raw if type(raw) is str else coerce_text(raw)
+            if watch is not None:
+                text_ips = tuple(dict.fromkeys(watch.findall(text[:8192])))
             acc = _acc_for(accs, sign(text), first, last)
             acc.variants += 1
             texts += 1
@@ -269,6 +290,7 @@ def group_rows(
             hosts[OTHER_HOSTS] = hosts.get(OTHER_HOSTS, 0) + n
     if acc is not None:
         _keep_text(acc, text_n, texts, text, text_code, budget)
+        _add_named(acc, text_ips, text_n)
     for a in accs.values():
         a.first_seen = _as_time(a.first_seen)
         a.last_seen = _as_time(a.last_seen)
@@ -278,6 +300,11 @@ def group_rows(
 
 
 _NOTHING = object()
+
+
+def _add_named(acc: _Acc, ips: tuple[str, ...], n: int) -> None:
+    for ip in ips:
+        acc.named_ips[ip] = acc.named_ips.get(ip, 0) + n
 
 
 def _as_time(value: object) -> datetime | None:
@@ -312,6 +339,7 @@ def _finish(acc: _Acc) -> SignatureGroup:
         variants=acc.variants,
         top=[(n, t) for n, _, t, _ in ranked],
         mx_hosts=acc.mx_hosts,
+        named_ips=acc.named_ips,
     )
 
 

@@ -75,6 +75,7 @@ def signature_groups(
     *,
     since: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
+    watch_ips: Sequence[str] = (),
 ) -> list[SignatureGroup]:
     """Every failed attempt in ``scope`` since ``since`` (default: the evidence window),
     grouped by reply signature with exact counts: what the drill-down, ``responses``,
@@ -88,7 +89,7 @@ def signature_groups(
     if not core.schema.has("attempts"):
         return []
     since = since or core.since()
-    key = (str(core.engine.url), scope)
+    key = (str(core.engine.url), scope, tuple(watch_ips))
     with _big_lock:
         known = _BIG_GROUPS.get(key)
     if known is not None:
@@ -96,7 +97,7 @@ def signature_groups(
         if mark == known[0]:
             return list(known[1])
     rows = queries.iter_reply_rows(core.schema, conn, scope, since=since)
-    groups = group_rows(rows, progress=progress)
+    groups = group_rows(rows, progress=progress, watch_ips=watch_ips)
     if sum(g.variants for g in groups) >= BIG_BLOCK_TEXTS:
         mark = _fingerprint(core, conn, scope, since)
         with _big_lock:
@@ -115,11 +116,11 @@ def gather_facts(
 
     since = core.since()
     scope = ReplyScope.for_block(block)
-    groups = signature_groups(core, conn, scope, since=since)
+    ips = queries.stream_ips(core.schema, conn, block.stream_id)
+    groups = signature_groups(core, conn, scope, since=since, watch_ips=ips)
     outcomes = block.outcomes
     if outcomes is None and core.schema.has("attempts"):
         outcomes = queries.reply_outcomes(core.schema, conn, scope, since=since)
-    ips = queries.stream_ips(core.schema, conn, block.stream_id)
     limit = (
         get_limit(core.schema, conn, block.domain) if core.schema.has("connection_limits") else None
     )

@@ -95,6 +95,7 @@ class _Context:
     fill: _Fill
     last_seen: datetime | None
     listed_ip: str | None  # the stream IP the replies are about, when known
+    listed_ips: tuple[str, ...] = ()  # every stream IP the replies name, most weight first
 
 
 def _base_name(
@@ -335,13 +336,14 @@ def _part_dnsbl(ctx: _Context, part: _Part, note: PB.CodeNote | None) -> None:
     if row and listed and row.name.lower() != label.lower() and "." in label:
         label = f"{row.name} ({label})"  # "Spamhaus (zen.spamhaus.org)"
     part.blocklist = _safe(listed, 120) if listed else (row.name if row else None)
-    ip = ctx.listed_ip or "the sending IP"
+    ip = _and(ctx.listed_ips) if len(ctx.listed_ips) > 1 else (ctx.listed_ip or "the sending IP")
     ctx.fill["blocklist"] = label
     who = _who(ctx.provider, ctx.domain)
+    are = "are" if len(ctx.listed_ips) > 1 else "is"
     if note is not None:
         part.headline = f"{part.name} refuses {ip}: listed on {label}"
     else:
-        part.headline = f"{ip} is listed on {label}; {who} refuses it"
+        part.headline = f"{ip} {are} listed on {label}; {who} refuses {'them' if are == 'are' else 'it'}"
     for s in ctx.scored[:3]:
         part.delisting_urls += [_safe(u, 300) for u in s.cls.urls[:3]]
     if row and row.url:
@@ -378,7 +380,7 @@ def _dnsbl_checks(
         return
     if not results:
         return
-    ips = {ctx.listed_ip} if ctx.listed_ip else set(ctx.facts.stream_ips)
+    ips = set(ctx.listed_ips) or ({ctx.listed_ip} if ctx.listed_ip else set(ctx.facts.stream_ips))
     hint = row.zone_hint if row else None
     mine = [
         r
@@ -580,3 +582,8 @@ def _policy_cause(scored: Iterable[_Scored]) -> PB.PolicyCause | None:
             if regex.search(norm):
                 return cause
     return None
+
+
+def _and(items: Sequence[str]) -> str:
+    """``a, b and c``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

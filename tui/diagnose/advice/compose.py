@@ -25,6 +25,7 @@ from tui.diagnose.advice.ranking import (
 )
 from tui.diagnose.advice.receiver import (
     _listed_ip,
+    _listed_ips,
     _meaningful_code,
     _provider_for_domain,
     _resolve_provider,
@@ -80,7 +81,18 @@ def _context(facts: BlockFacts, category: str, scored: Sequence[_Scored], fill: 
     values["ip"] = listed or ("each sending IP" if len(stream_ips) != 1 else stream_ips[0])
     values["ip_one"] = listed or (stream_ips[0] if stream_ips else "<IP>")
     values["ip_args"] = listed or (" ".join(stream_ips) if stream_ips else "<IP>")
-    return _Context(facts, domain, values["stream"], category, mine, provider, values, last, listed)
+    return _Context(
+        facts,
+        domain,
+        values["stream"],
+        category,
+        mine,
+        provider,
+        values,
+        last,
+        listed,
+        _listed_ips(facts, mine),
+    )
 
 
 def advise(facts: BlockFacts) -> Advice:

@@ -95,6 +95,20 @@ def _subject(facts: BlockFacts, stream: str) -> str:
     return f"stream '{stream}'"
 
 
+def _listed_ips(facts: BlockFacts, scored: Sequence[_Scored]) -> tuple[str, ...]:
+    """Every stream IP the replies of a domain block name, the heaviest reply's first (at most
+    eight); an IP-pair block is about its own IP (``_listed_ip``)."""
+    if facts.ip:
+        return ()
+    stream_ips = set(facts.stream_ips)
+    found: dict[str, None] = {}
+    for s in scored:
+        for ip in s.reply.ips or s.cls.ips:
+            if ip in stream_ips:
+                found.setdefault(_safe(ip, 64), None)
+    return tuple(found)[:8]
+
+
 def _listed_ip(facts: BlockFacts, scored: Sequence[_Scored]) -> str | None:
     """The stream IP the replies are about: one named in a reply, else the block's IP."""
     stream_ips = set(facts.stream_ips)

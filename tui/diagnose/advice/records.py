@@ -12,6 +12,7 @@ from tui.db.records import ConnectionLimit, Outcomes
 from tui.diagnose.advice.text import _safe
 from tui.diagnose.classify import Classification
 from tui.diagnose.grouping import SignatureGroup
+from tui.diagnose.reply_text import ips_of
 
 if TYPE_CHECKING:
     from tui.checks.results import CheckResult
@@ -112,6 +113,14 @@ class Advice:
         }
 
 
+def _named_ips(group: SignatureGroup) -> tuple[str, ...]:
+    """The IPs a group's replies name: the watched ones by attempts (every text counted),
+    else those of the texts kept."""
+    if group.named_ips:
+        return tuple(ip for ip, _ in sorted(group.named_ips.items(), key=lambda kv: -kv[1]))[:16]
+    return tuple(dict.fromkeys(ip for t in group.texts for ip in ips_of(t)))[:16]
+
+
 @dataclass(frozen=True, slots=True)
 class EvidenceReply:
     """Reply groups with one signature, merged: the unit of evidence."""
@@ -124,6 +133,7 @@ class EvidenceReply:
     mx_hosts: tuple[tuple[str, int], ...]  # (host, attempts), most attempts first
     classification: Classification
     variants: int = 1
+    ips: tuple[str, ...] = ()  # every IP its kept texts name (variants differ in the IP)
 
     @classmethod
     def of(cls, group: SignatureGroup) -> EvidenceReply:
@@ -138,4 +148,5 @@ class EvidenceReply:
             mx_hosts=tuple(group.top_hosts(len(group.mx_hosts))),
             classification=group.classification,
             variants=group.variants,
+            ips=_named_ips(group),
         )
