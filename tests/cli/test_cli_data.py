@@ -88,6 +88,28 @@ def test_responses_grouped(lm_db, capsys) -> None:
     assert code == 0 and out.splitlines()[1].split()[0] == "6"
 
 
+def test_responses_of_a_block_has_the_blocks_scope(lm_db, capsys) -> None:
+    """--block gives the drill-down's scope (an IP pair over every domain), so its groups add
+    up to the block's failed count in `blocks` (--domain with --ip narrows to one domain)."""
+    code, out, _ = run(capsys, "blocks", *lm_db.args("--format", "json", "--window", "30d"))
+    blocks = {(b["kind"], b["block_id"]): b for b in json.loads(out)}
+    assert blocks[("ip", 201)]["failed"] > 0 and blocks[("domain", 101)]["failed"] > 0
+    for kind, block_id in (("ip", 201), ("domain", 101), ("ip", 204)):
+        code, out, err = run(
+            capsys,
+            "responses",
+            *lm_db.args("--block", f"{kind}:{block_id}", "--window", "30d", "--format", "json"),
+        )
+        assert code == 0, err
+        assert sum(g["count"] for g in json.loads(out)) == blocks[(kind, block_id)]["failed"]
+    code, _, err = run(capsys, "responses", *lm_db.args("--block", "ip:201", "--ip", "1.2.3.4"))
+    assert code == 2 and "--block is the whole scope" in err
+    code, _, err = run(capsys, "responses", *lm_db.args())
+    assert code == 2 and "give --domain" in err
+    code, _, err = run(capsys, "responses", *lm_db.args("--block", "ip:999999"))
+    assert code == 1 and "no ip block ip:999999" in err
+
+
 def test_release_with_yes_then_audit_then_undo(lm_db, capsys) -> None:
     code, out, err = run(
         capsys,

@@ -6,6 +6,8 @@ import argparse
 from datetime import timedelta
 
 from tui.commands.output import FORMATS
+from tui.db.records import BlockKey
+from tui.errors import LmError
 
 
 def add_common_options(parser: argparse.ArgumentParser, *, top_level: bool = False) -> None:
@@ -131,3 +133,20 @@ def confirm(question: str) -> bool:
     except EOFError:
         return False
     return answer.strip().lower() in ("y", "yes")
+
+
+def block_key(text: str) -> BlockKey:
+    """``ip:204`` / ``domain:101`` as a block key."""
+    kind, _, number = text.strip().partition(":")
+    if kind not in ("domain", "ip") or not number.isdigit() or not number.isascii():
+        raise LmError(f"--block {text!r}: give KIND:ID, e.g. ip:204 or domain:101", exit_code=2)
+    if len(number) > 19 or int(number) > MAX_BLOCK_ID:
+        raise LmError(
+            f"--block {text.strip()[:40]!r}: a block id is a number from 0 to {MAX_BLOCK_ID:,}",
+            exit_code=2,
+        )
+    return BlockKey(kind, int(number))  # type: ignore[arg-type]
+
+
+MAX_BLOCK_ID = 2**63 - 1
+"""The largest BlockID any of the three databases can hold (a signed 64-bit integer)."""

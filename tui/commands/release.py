@@ -17,13 +17,13 @@ from tui.commands.common import (
     add_common_options,
     add_format_option,
     add_stream_option,
+    block_key,
     confirm,
     open_core,
 )
 from tui.commands.output import dumps, emit
 from tui.config import RELEASE_MODES
 from tui.db.queries import find_stream
-from tui.db.records import BlockKey
 from tui.db.release import release_blocks
 from tui.db.release_plan import WITH_DOMAIN, plan_for_cli
 from tui.errors import LmError, NotFoundError, ReadOnlyError
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     """Select, confirm, release, report."""
     if args.domain_row_only and not (args.domain or args.block):
         raise LmError("--domain-row-only goes with --domain or --block", exit_code=2)
-    keys = [_block_key(text) for text in args.block or ()]
+    keys = [block_key(text) for text in args.block or ()]
     core = open_core(args)
     mode = args.mode or core.config.release_mode
     if not args.dry_run:
@@ -193,19 +193,3 @@ def _settle_pending(core) -> None:  # noqa: ANN001 - Core
         if outcome.status != "pending":
             print(f"lmtriage: note: audit {outcome.line()}", file=sys.stderr)
 
-
-def _block_key(text: str) -> BlockKey:
-    """``ip:204`` / ``domain:101`` as a block key."""
-    kind, _, number = text.strip().partition(":")
-    if kind not in ("domain", "ip") or not number.isdigit() or not number.isascii():
-        raise LmError(f"--block {text!r}: give KIND:ID, e.g. ip:204 or domain:101", exit_code=2)
-    if len(number) > 19 or int(number) > MAX_BLOCK_ID:
-        raise LmError(
-            f"--block {text.strip()[:40]!r}: a block id is a number from 0 to {MAX_BLOCK_ID:,}",
-            exit_code=2,
-        )
-    return BlockKey(kind, int(number))  # type: ignore[arg-type]
-
-
-MAX_BLOCK_ID = 2**63 - 1
-"""The largest BlockID any of the three databases can hold (a signed 64-bit integer)."""

@@ -15,12 +15,13 @@ from tui.commands.common import (
     add_format_option,
     add_stream_option,
     add_window_option,
+    block_key,
     open_core,
     window_of,
 )
 from tui.commands.output import emit
-from tui.db.queries import ReplyScope, find_stream, reply_groups
-from tui.errors import FeatureUnavailable
+from tui.db.queries import ReplyScope, fetch_blocks, find_stream, reply_groups
+from tui.errors import FeatureUnavailable, LmError, NotFoundError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "responses", help="the SMTP replies behind a block, grouped", description=__doc__
     )
     add_common_options(p)
-    p.add_argument("--domain", required=True, help="receiving domain")
+    p.add_argument("--domain", help="receiving domain (or --block)")
+    p.add_argument(
+        "--block",
+        metavar="KIND:ID",
+        help="exactly the scope of this block, as the console's drill-down: a domain block's "
+        "stream and domain, an IP pair's stream, IP and MX over every domain (e.g. ip:204)",
+    )
     p.add_argument("--ip", help="only attempts from this sending (stream) IP")
     p.add_argument("--mx", metavar="MXIP", help="only attempts to this receiving MX IP")
     add_stream_option(p)
@@ -60,21 +67,34 @@ def run(args: argparse.Namespace) -> int:
         raise FeatureUnavailable(
             f"the delivery attempt log is {report.summary()}; no replies to show"
         )
+    if (args.block is None) == (args.domain is None):
+        raise LmError("give --domain (with --ip, --mx, --stream) or --block KIND:ID", exit_code=2)
+    if args.block is not None and (args.ip or args.mx or args.stream):
+        raise LmError("--block is the whole scope: leave out --ip, --mx and --stream", exit_code=2)
+    key = block_key(args.block) if args.block is not None else None
     since = core.now() - window_of(args, core)
     limit = max(1, args.limit)
     with core.connect() as conn:
-        stream_id = find_stream(core.schema, conn, args.stream).id if args.stream else None
-        scope = ReplyScope(
-            stream_id=stream_id,
-            domain=args.domain.strip().lower(),
-            source_ip=args.ip,
-            mx_ip=args.mx,
-        )
+        if key is not None:
+            found = fetch_blocks(core.schema, conn, key.kind, [key.block_id], since=None)
+            if not found:
+                raise NotFoundError(f"no {key.kind} block {key}", exit_code=1)
+            scope = ReplyScope.for_block(found[0])
+            target = f"{key} ({found[0].domain})"
+        else:
+            stream_id = find_stream(core.schema, conn, args.stream).id if args.stream else None
+            scope = ReplyScope(
+                stream_id=stream_id,
+                domain=args.domain.strip().lower(),
+                source_ip=args.ip,
+                mx_ip=args.mx,
+            )
+            target = args.domain
         if args.raw:
             raw = reply_groups(core.schema, conn, scope, since=since, limit=limit)
         else:
             groups = signature_groups(core, conn, scope, since=since)
-    empty = f"no failed attempts to {args.domain} since {since:%Y-%m-%d %H:%M}"
+    empty = f"no failed attempts for {target} since {since:%Y-%m-%d %H:%M}"
     if args.raw:
         records = [dict(g.to_json(), mx_hosts_text=_hosts(g.mx_hosts)) for g in raw]
         emit(
