@@ -420,6 +420,26 @@ def test_ptr_checks_change_the_release() -> None:
     assert b.release.when == "now"
 
 
+def test_a_ptr_that_does_not_resolve_back_asks_for_the_forward_record() -> None:
+    """The PTR exists (the check passes) but its name's A record points elsewhere: the step
+    is to fix that record, not "publish a PTR record" (what the advice said after d)."""
+    results = (
+        check("ptr", "pass", "PTR mta1.news.example.net", ip=IP),
+        check(
+            "fcrdns", "fail",
+            f"PTR name does not resolve back to {IP}: mta1.news.example.net resolves to 192.0.2.248",
+            ip=IP,
+        ),
+    )  # fmt: skip
+    a = advise(facts("gmail.com", [group(GMAIL_PTR, 550, 90)], check_results=results))
+    assert a.steps[0].startswith(f"{IP} has a PTR record, but PTR name does not resolve back")
+    assert "A record point at" in a.steps[0] and "192.0.2.248" in a.steps[0]
+    assert not any(s.startswith("Publish a PTR record") for s in a.steps)
+    missing = (check("ptr", "fail", "no PTR record", ip=IP),)
+    b = advise(facts("gmail.com", [group(GMAIL_PTR, 550, 90)], check_results=missing))
+    assert any(s.startswith(f"Publish a PTR record for {IP}") for s in b.steps)
+
+
 def test_customer_block_list_only_the_recipient_can_lift() -> None:
     a = advise(facts("contoso.com", [group(EOP_CUSTOMER, 550, 14)]))
     assert a.category == "policy_block"

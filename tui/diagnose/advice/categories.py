@@ -525,6 +525,7 @@ def _part_policy(ctx: _Context, part: _Part, note: PB.CodeNote | None) -> None:
             + "."
         )
         part.reason = f"{cause.title} still fails the checks: fix it first"
+        _forward_steps(part, results)
     elif results and all(r.status == "pass" for r in results):
         checks = _join(sorted({r.check for r in results}))
         part.when = PB.WHEN_NOW
@@ -533,6 +534,26 @@ def _part_policy(ctx: _Context, part: _Part, note: PB.CodeNote | None) -> None:
             f"The {checks} checks pass now: if this was fixed after "
             f"{fmt_time(ctx.last_seen)} (the last refusal), release now."
         )
+
+
+def _forward_steps(part: _Part, results: Sequence[CheckResult]) -> None:
+    """A PTR that exists but does not resolve back: the fix is its forward record, not a new
+    PTR; the generic "publish a PTR" step is replaced by what the checks found."""
+    has_ptr = {_detail(r, "ip") or r.subject for r in results if r.check == "ptr" and r.status == "pass"}
+    specific = []
+    for r in results:
+        if r.check != "fcrdns" or r.status != "fail":
+            continue
+        ip = _detail(r, "ip") or _safe(r.subject, 64)
+        if ip not in has_ptr:
+            continue
+        specific.append(
+            f"{ip} has a PTR record, but {_reason(r)}: make that name's A record point at "
+            f"{ip} (or give {ip} a PTR name that does), so its reverse DNS is forward-confirmed."
+        )
+    if specific:
+        part.steps[:] = [s for s in part.steps if not s.startswith("Publish a PTR record")]
+        part.steps[:0] = specific[:3]
 
 
 _BUILDERS = {
