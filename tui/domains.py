@@ -41,3 +41,19 @@ def domain_name(text: str, what: str = "domain") -> str:
     if labels[-1].isdigit():
         raise LmError(f"{what}: {shown} is an address, not a domain name", exit_code=2)
     return ascii_name
+
+
+def domain_spellings(text: str) -> tuple[str, ...]:
+    """The forms a domain typed by a person may be stored in, for matching (not for writes):
+    lower case as given, and its other IDNA form (``straße.de`` and ``xn--strae-oqa.de``);
+    only the given form when it is not a valid IDN."""
+    given = text.strip().rstrip(".").lower() if isinstance(text, str) else ""
+    forms = [given]
+    try:
+        if not given.isascii():
+            forms.append(idna.encode(given, uts46=True).decode().lower())
+        elif "xn--" in given:
+            forms.append(idna.decode(given).lower())
+    except (idna.IDNAError, UnicodeError, ValueError):
+        pass
+    return tuple(dict.fromkeys(f for f in forms if f))

@@ -166,6 +166,34 @@ def test_cli_domain_release_takes_its_pairs_in_every_stream(core, lm_db, capsys)
     assert ids(lm_db, "ip") & {201, 202, 302} == set()
 
 
+def test_a_domain_typed_in_unicode_finds_its_a_label_rows(core, lm_db, capsys) -> None:
+    """ListManager stores the ASCII form; `--domain Straße.de` once matched nothing (and
+    `dcl` wrote xn--strae-oqa.de): every read and the release match both spellings."""
+    column = "blockingmxip" if lm_db.backend == "postgresql" else "BlockingMXIP"
+    with lm_db.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                f"insert into {table(lm_db, 'domain')} (BlockID, MailStreamID, Domain) "
+                "values (150, 1, 'xn--strae-oqa.de')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                f"insert into {table(lm_db, 'ip')} (BlockID, MailStreamID, IPAddress, Domain, "
+                f"{column}) values (350, 1, '192.0.2.10', 'straße.de', '198.18.0.9')"
+            )
+        )
+    code = main(["blocks", *lm_db.args("--domain", "Straße.de", "--format", "json")])
+    shown = json.loads(capsys.readouterr().out)
+    assert code == 0 and {(b["kind"], b["block_id"]) for b in shown} == {("domain", 150), ("ip", 350)}
+    with core.connect() as conn:
+        plan = plan_for_cli(core.schema, conn, domains=["Straße.de"])
+    assert sorted(str(r.ref.key) for r in plan.rows) == ["domain:150", "ip:350"]
+    code = main(["release", *lm_db.args("--domain", "STRASSE.de", "--dry-run")])
+    assert code == 1  # strasse.de is another domain (IDNA 2003 would have mapped ß to ss)
+    capsys.readouterr()
+
+
 # --------------------------------------------------------------------------- what the user saw
 
 

@@ -31,3 +31,12 @@ def test_dns_lookups_use_idna_2008_too() -> None:
 def test_not_domain_names(bad: str) -> None:
     with pytest.raises(LmError):
         domain_name(bad)
+
+
+def test_spellings_match_both_idna_forms() -> None:
+    from tui.domains import domain_spellings
+
+    assert domain_spellings("Straße.de") == ("straße.de", "xn--strae-oqa.de")
+    assert domain_spellings("XN--STRAE-OQA.de.") == ("xn--strae-oqa.de", "straße.de")
+    assert domain_spellings("gmail.com") == ("gmail.com",)
+    assert domain_spellings("%_[x]") == ("%_[x]",)  # not a name: matched as given, literally

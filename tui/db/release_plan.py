@@ -25,6 +25,7 @@ from tui.db.discover import BoundSchema
 from tui.db.queries import BlockFilter, block_keys, fetch_blocks, stream_names, table_key
 from tui.db.records import Block, BlockIdentity, BlockKey, BlockKind
 from tui.db.sqlfuncs import chunks
+from tui.domains import domain_spellings
 from tui.errors import LmError, NotFoundError
 
 # The most blocks one release may name: a bound on every read a plan makes.
@@ -132,6 +133,7 @@ def _pairs_of_domains(
     by_stream: dict[int, set[str]] = defaultdict(set)
     for stream_id, domain in domains:
         by_stream[stream_id].add(domain.strip().lower())
+        by_stream[stream_id].update(domain_spellings(domain))  # straße.de = xn--strae-oqa.de
     ids: list[int] = []
     for stream_id, wanted in sorted(by_stream.items()):
         for part in chunks(sorted(wanted)):

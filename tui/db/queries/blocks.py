@@ -17,6 +17,7 @@ from tui.db.queries.replies import REPLY_CHARS, failure, outcome_columns
 from tui.db.queries.streams import stream_names
 from tui.db.records import Block, BlockKind, Outcomes
 from tui.db.sqlfuncs import chunks, contains, keyset_after, keyset_before, prefix, text_equals
+from tui.domains import domain_spellings
 from tui.textsafe import coerce_text
 
 KEY_PAGE = 100_000
@@ -86,7 +87,8 @@ def _block_where(schema: BoundSchema, filt: BlockFilter) -> list[sa.ColumnElemen
     if filt.stream_id is not None:
         where.append(t.c.MailStreamID == filt.stream_id)
     if filt.domain is not None:
-        where.append(text_equals(sa.func.lower(t.c.Domain), filt.domain.strip().lower()))
+        spellings = domain_spellings(filt.domain) or (filt.domain.strip().lower(),)
+        where.append(sa.or_(*(text_equals(sa.func.lower(t.c.Domain), d) for d in spellings)))
     if filt.ip is not None and filt.kind == "ip":
         where.append(text_equals(t.c.IPAddress, filt.ip.strip()))
     if filt.text and filt.text.strip():

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from tui.db.discover import BoundSchema
 from tui.db.records import Block, Outcomes, ReplyGroup, ReplySample
 from tui.db.sqlfuncs import MAX_PARAMS_PER_STATEMENT, chunks, keyset_before, prefix, text_equals
+from tui.domains import domain_spellings
 from tui.textsafe import coerce_text
 
 # How much of a reply is fetched: enough to read and classify, bounded for megabyte replies.
@@ -78,7 +79,9 @@ def _scope_filters(schema: BoundSchema, scope: ReplyScope) -> list[Any]:
     if scope.stream_id is not None:
         where.append(a.c.MailStreamID == scope.stream_id)
     if scope.domain is not None:
-        where.append(text_equals(a.c.Domain, scope.domain.strip()))
+        given = scope.domain.strip()
+        spellings = tuple(dict.fromkeys((given, *domain_spellings(given))))
+        where.append(sa.or_(*(text_equals(a.c.Domain, d) for d in spellings)))
     if scope.source_ip is not None:
         where.append(text_equals(schema.col("attempts", "SourceIP"), scope.source_ip.strip()))
     if scope.mx_ip is not None:
