@@ -103,4 +103,4 @@ def test_cli_show_and_set(sqlite_db, capsys) -> None:
     assert (
         main(["dcl", *sqlite_db.args("--domain", "comcast.net", "--limit", "5000", "--yes")]) == 2
     )
-    assert "--limit 5000: must be connections per MX from 1 to 1,000" in capsys.readouterr().err
+    assert "--limit 5000: out of range (connections per MX: 1 to 1,000)" in capsys.readouterr().err

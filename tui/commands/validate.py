@@ -43,6 +43,10 @@ INT_RANGES: dict[tuple[str, str], Range] = {
 }
 
 
+# Options with two names: an error names both, whichever was typed.
+_ALIASES = {"--window": "--window/--since"}
+
+
 def _flag_names(parser: argparse.ArgumentParser) -> dict[str, str]:
     """dest -> the option string people type (the first long one)."""
     names: dict[str, str] = {}
@@ -82,7 +86,7 @@ def validate_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
         for item in _values(value):
             if isinstance(item, str) and not item.strip():
                 raise LmError(
-                    f"{flags[dest]} was given an empty value; give a value or leave the option "
+                    f"{_ALIASES.get(flags[dest], flags[dest])} was given an empty value; give a value or leave the option "
                     "out (an empty value never means 'everything')",
                     exit_code=2,
                 )
@@ -96,7 +100,7 @@ def validate_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
                 and not rule.low <= item <= rule.high
             ):
                 raise LmError(
-                    f"{flags[dest]} {item}: must be {rule.what} from {rule.low:,} to "
-                    f"{rule.high:,}",
+                    f"{flags[dest]} {item}: out of range ({rule.what}: {rule.low:,} to "
+                    f"{rule.high:,})",
                     exit_code=2,
                 )
