@@ -151,6 +151,8 @@ def test_retry_now_mode_and_its_undo(core) -> None:
     assert after[203][next_retry] == now and before[203][next_retry] is None
     undo = undo_release(core.schema, core.engine, core.audit, core.audit_context(), result.event_id)
     assert undo.ok and raw_rows(core, "ip") == before
+    # The rows never left: the undo speaks of retry times, not of blocks that came back.
+    assert undo.summary() == f"restored 1 retry time(s) from audit event {result.event_id}"
 
 
 def test_failure_inside_the_transaction_releases_nothing(core, lm_db) -> None:

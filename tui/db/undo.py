@@ -96,6 +96,10 @@ def undo_event(
     if event.action == "dcl":
         result.what = "connection limit(s)"
         return _undo_dcl(schema, engine, audit, context, event, result)
+    if event.mode == "retry-now":
+        # The rows never left: the undo puts their NextRetry back ("blocks came back" would
+        # be wrong).
+        result.what = "retry time(s)"
     return _undo_release(schema, engine, audit, context, event, result)
 
 
