@@ -160,6 +160,8 @@ def test_cli_domain_release_takes_its_pairs_in_every_stream(core, lm_db, capsys)
         in_stream_2 = plan_for_cli(core.schema, conn, domains=["gmail.com"], stream_id=2)
     assert sorted(str(r.ref.key) for r in plan.rows) == ["domain:101", "ip:201", "ip:202", "ip:302"]
     assert [str(r.ref.key) for r in in_stream_2.rows] == ["ip:302"]
+    # The audit names the streams touched, not "all streams" for a release of one.
+    assert plan.stream_label() == "2 streams" and in_stream_2.stream_label() == "marketing"
     code = main(["release", *lm_db.args("--domain", "gmail.com", "--yes")])
     assert code == 0, capsys.readouterr().err
     assert 101 not in ids(lm_db, "domain")

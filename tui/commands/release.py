@@ -109,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if not plan.rows:
         raise NotFoundError(f"no blocks to release in {label}", exit_code=1)
+    label = plan.stream_label(stream.name if stream else None)
     if not args.dry_run and not args.yes:
         lines = [f"Release {plan.headline()}", f"  in {plan.scope} on {core.display_url}"]
         lines += [f"  {line}" for line in plan.domain_lines()]

@@ -80,6 +80,16 @@ class ReleasePlan:
         """IP pairs that go with a chosen domain row."""
         return [r for r in self.rows if r.why == WITH_DOMAIN]
 
+    def stream_label(self, chosen: str | None = None) -> str:
+        """The stream the audit names: the one chosen, else the one every row is in, else
+        ``N streams`` (not "all streams" for a release that touched one)."""
+        if chosen:
+            return chosen
+        names = sorted({r.stream_name for r in self.rows})
+        if len(names) == 1:
+            return names[0]
+        return f"{len(names)} streams" if names else "all streams"
+
     def count(self, kind: BlockKind) -> int:
         """Rows of one kind."""
         return sum(1 for r in self.rows if r.ref.key.kind == kind)

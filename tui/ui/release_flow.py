@@ -381,7 +381,7 @@ class ReleaseFlow:
                 plan.refs,
                 mode=core.config.release_mode,
                 now=core.now(),
-                stream_label=stream.name if stream else "all streams",
+                stream_label=plan.stream_label(stream.name if stream else None),
                 action="release-all" if request.release_all else "release",
                 read_only=core.read_only,
                 progress=lambda done, total: self.post_message(ReleaseProgress(done, total)),  # type: ignore[attr-defined]
