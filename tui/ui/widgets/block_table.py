@@ -587,7 +587,12 @@ class BlockTable(ScrollView, can_focus=True):
             for col, w in layout:
                 title = col.title
                 if col.sort is not None and col.sort == self.sort_id:
-                    title += " ▼" if self.descending else " ▲"
+                    # The arrow must show: the title gives way ("Next ret… ▲"), not the arrow.
+                    arrow = " ▼" if self.descending else " ▲"
+                    room = max(w - len(arrow), 1)
+                    if len(title) > room:
+                        title = title[: max(room - 1, 1)] + "…"
+                    title += arrow
                 titles.append((title, w, col.right))
             segs = [Segment("  ", style), *self._cells(titles, style)]
             return Strip(segs).adjust_cell_length(width, style)
