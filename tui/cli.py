@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -42,13 +43,19 @@ def _plain_help(parser: argparse.ArgumentParser) -> None:
     command descriptions are the modules' docstrings)."""
 
     def plain(text: str | None) -> str | None:
-        return None if text is None else text.replace("``", "")
+        # reST in docstrings: ``code`` and *emphasis* read as plain words in a terminal.
+        if text is None:
+            return None
+        return _EMPHASIS.sub(r"\1", text.replace("``", ""))
 
     parser.description = plain(parser.description)
     parser.epilog = plain(parser.epilog)
     for action in parser._actions:  # noqa: SLF001 - argparse keeps no public list
         if isinstance(action.help, str):
             action.help = plain(action.help)
+
+
+_EMPHASIS = re.compile(r"(?<![\w*])\*([A-Za-z][^*\n]{0,60}?)\*(?![\w*])")
 
 
 def run_console(args: argparse.Namespace) -> int:

@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common_options(p)
-    p.add_argument("--limit", type=int, default=50, help="newest N events (default 50)")
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="newest N events (default 50)")
     p.add_argument("--before", type=int, metavar="ID", help="events older than this id (paging)")
     what = p.add_mutually_exclusive_group()
     what.add_argument("--event", type=int, metavar="ID", help="one event with every row it touched")

@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sorts = sorted({s for cols in SORT_COLUMNS.values() for s in cols})
     p.add_argument("--sort", choices=sorts, default="domain", help="sort column (default domain)")
     p.add_argument("--desc", action="store_true", help="sort descending")
-    p.add_argument("--limit", type=int, default=None, help="at most N blocks in all")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N blocks in all")
     add_window_option(p)
     add_format_option(p)
     p.add_argument(

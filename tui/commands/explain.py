@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--domain", required=True, help="the blocking receiving domain")
     p.add_argument("--ip", help="only the IP-pair blocks of this sending IP")
     add_stream_option(p)
-    p.add_argument("--limit", type=int, default=20, help="at most N blocks (default 20)")
+    p.add_argument("--limit", type=int, default=20, metavar="N", help="at most N blocks (default 20)")
     add_window_option(p)
     add_format_option(p, ("table", "json"), why_not="no CSV: each block's advice is nested")
     p.set_defaults(run=run)

@@ -41,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--limit",
         type=int,
         default=100,
+        metavar="N",
         help=f"diagnose at most N blocks, oldest first (default 100, at most {MAX_DIAGNOSED})",
     )
     add_window_option(p)

@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_stream_option(p)
     add_window_option(p)
     p.add_argument(
-        "--limit", type=int, default=50, help="at most N groups (or texts with --raw; default 50)"
+        "--limit", type=int, default=50, metavar="N", help="at most N groups (or texts with --raw; default 50)"
     )
     p.add_argument(
         "--raw",
