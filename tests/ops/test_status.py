@@ -174,7 +174,7 @@ def test_prometheus_file_is_written_whole_and_says_down(sqlite_db, tmp_path: Pat
         capsys, "status", *sqlite_db.args("--format", "prometheus", "-o", str(target))
     )
     assert code == 1 and out == ""
-    assert _families(target.read_text())["lmtriage_blocks_total"].samples
+    assert _families(target.read_text())["lmtriage_blocks_by_kind"].samples
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     code, _, _ = run(
         capsys,

@@ -78,9 +78,9 @@ def render(
                 {**base, "stream": stream, "kind": kind, "category": category},
                 n,
             )
-    w.family("lmtriage_blocks_total", "Block rows now, by kind (the sum of lmtriage_blocks).")
+    w.family("lmtriage_blocks_by_kind", "Block rows now, by kind (the sum of lmtriage_blocks).")
     for kind in ("domain", "ip"):
-        w.sample("lmtriage_blocks_total", {**base, "kind": kind}, inventory.total(kind))  # type: ignore[arg-type]
+        w.sample("lmtriage_blocks_by_kind", {**base, "kind": kind}, inventory.total(kind))  # type: ignore[arg-type]
     w.family(
         "lmtriage_oldest_block_age_seconds",
         "Now minus the smallest BlockedSince of any block (0 when there is none).",
