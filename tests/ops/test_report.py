@@ -125,4 +125,4 @@ def test_hostile_text_is_escaped_in_markdown(lm_db, capsys) -> None:
 @pytest.mark.parametrize("limit", ["0", "501", "-3"])
 def test_limit_is_bounded(sqlite_db, capsys, limit) -> None:
     code, _, err = run(capsys, "report", *sqlite_db.args("--limit", limit))
-    assert code == 2 and "--limit" in err and "from 1 to 500" in err
+    assert code == 2 and "--limit" in err and "1 to 500" in err

@@ -195,6 +195,11 @@ def test_rate_limit_cool_down_already_over_means_release_now() -> None:
     assert a.category == "rate_limit"
     assert a.release.when == "now"
     assert "cool-down" in a.release.reason
+    # A time already past is not printed as "now (not before …)".
+    assert a.release.not_before is not None and a.release.not_before_text() == ""
+    waiting = advise(facts("gmail.com", [group(GMAIL_RATE, 421, 50, hours_ago=0.5)]))
+    assert waiting.release.when == "wait"
+    assert waiting.release.not_before_text().startswith(" (not before ")
 
 
 def test_propose_limit_halves_and_floors() -> None:

@@ -108,11 +108,7 @@ def run(args: argparse.Namespace) -> int:
         print(printable(f"   {advice.explanation}", max_chars=2000))
         for i, step in enumerate(advice.steps, 1):
             print(printable(f"   {i}. {step}", max_chars=2000))
-        when = (
-            f" (not before {advice.release.not_before:%Y-%m-%d %H:%M})"
-            if advice.release.not_before
-            else ""
-        )
+        when = advice.release.not_before_text()
         print(
             printable(
                 f"   release: {advice.release.when}{when}: {advice.release.reason}", max_chars=1000

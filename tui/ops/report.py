@@ -253,9 +253,7 @@ def render_html(data: ReportData) -> str:
             out.append(f"<li>{_h(step, 1000)}</li>")
         out.append("</ol>")
         when = a.release.when
-        not_before = (
-            f" (not before {a.release.not_before:%Y-%m-%d %H:%M})" if a.release.not_before else ""
-        )
+        not_before = a.release.not_before_text()
         out.append(
             f'<p>Release: <span class="{_h(when)}">{_h(when)}</span>{_h(not_before)} — '
             f"{_h(a.release.reason, 800)}</p>"
@@ -359,9 +357,7 @@ def render_markdown(data: ReportData) -> str:
             out += [f"> {_m(b.latest_reply, 1000)}", ""]
         out += [_m(a.explanation, 2000), ""]
         out += [f"{i}. {_m(step, 1000)}" for i, step in enumerate(a.steps[:STEPS_SHOWN], 1)]
-        not_before = (
-            f" (not before {a.release.not_before:%Y-%m-%d %H:%M})" if a.release.not_before else ""
-        )
+        not_before = a.release.not_before_text()
         out += ["", f"Release: **{_m(a.release.when)}**{not_before} — {_m(a.release.reason, 800)}"]
         if e.history:
             out += ["", f"History: {_m(e.history, 800)}"]

@@ -65,6 +65,13 @@ class ReleaseAdvice:
     reason: str
     not_before: datetime | None = None
 
+    def not_before_text(self) -> str:
+        """`` (not before 2026-12-04 09:44)`` while the advice says wait; nothing for *now*
+        (a past time beside "now" read as if the release had to wait for it)."""
+        if self.when != "wait" or self.not_before is None:
+            return ""
+        return f" (not before {self.not_before:%Y-%m-%d %H:%M})"
+
     def to_json(self) -> dict[str, Any]:
         """Plain data (``not_before`` as ISO 8601)."""
         return {

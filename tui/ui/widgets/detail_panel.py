@@ -38,8 +38,7 @@ def advice_text(advice: Any) -> Text:
     colour = {"now": "green", "wait": "yellow", "after-fix": "red"}.get(when.when, "")
     text.append("Release: ", style="bold")
     text.append(when.when, style=f"bold {colour}".strip())
-    if when.not_before:
-        text.append(f" (not before {when.not_before:%Y-%m-%d %H:%M})")
+    text.append(when.not_before_text())
     text.append(" — " + printable(when.reason, max_chars=500))
     return text
 
