@@ -77,7 +77,12 @@ def _release(
         )
         reason += "; ListManager will not retry by itself (Permanent)"
     elif when == PB.WHEN_WAIT and not_before is not None:
-        if _after(not_before, retry):
+        if fmt_time(retry) == fmt_time(not_before):
+            steps.append(
+                f"ListManager retries by itself at {fmt_time(retry)}, as the cool-down ends: "
+                f"no release is needed ({cmd} only to be sure)."
+            )
+        elif _after(not_before, retry):
             steps.append(
                 f"ListManager's own retry at {fmt_time(retry)} comes before the cool-down ends "
                 f"and will probably be deferred again (harmless); do not release by hand before "
