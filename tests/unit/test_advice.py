@@ -842,3 +842,16 @@ def test_auth_checks_of_other_sender_domains_do_not_take_over() -> None:
     assert not rate.steps[0].startswith("Fix what the checks found first")
     dmarc = advise(facts("bido.example", [group(DMARC_NONE, 550, 40)], check_results=(mismatch,)))
     assert "DKIM key mismatch" not in dmarc.explanation  # the replies name mail.example.com
+
+
+def test_a_retry_in_the_cool_downs_last_minute_is_not_called_earlier() -> None:
+    a = advise(
+        facts(
+            "gmail.com",
+            [group(GMAIL_RATE, 421, 50, hours_ago=1)],
+            next_retry=NOW + timedelta(hours=1, seconds=-20),
+        )
+    )
+    assert a.release.when == "wait"
+    assert not any("comes before the cool-down ends" in s for s in a.steps)
+    assert any("as the cool-down ends" in s for s in a.steps)

@@ -4,6 +4,7 @@ ListManager's own next retry, and the command that releases exactly this block."
 from __future__ import annotations
 
 import shlex
+from datetime import datetime
 
 from tui.diagnose import playbook as PB
 from tui.diagnose.advice.categories import _Part
@@ -77,7 +78,7 @@ def _release(
         )
         reason += "; ListManager will not retry by itself (Permanent)"
     elif when == PB.WHEN_WAIT and not_before is not None:
-        if fmt_time(retry) == fmt_time(not_before):
+        if fmt_time(retry) == fmt_time(not_before) or _within_a_minute(retry, not_before):
             steps.append(
                 f"ListManager retries by itself at {fmt_time(retry)}, as the cool-down ends: "
                 f"no release is needed ({cmd} only to be sure)."
@@ -104,3 +105,11 @@ def _release(
             f"{fmt_time(retry)}; until then its retries only collect more refusals."
         )
     return ReleaseAdvice(when=when, reason=reason, not_before=not_before)  # type: ignore[arg-type]
+
+
+def _within_a_minute(a: datetime | None, b: datetime | None) -> bool:
+    """Two times a minute or less apart (naive and aware never are)."""
+    try:
+        return a is not None and b is not None and abs((a - b).total_seconds()) <= 60
+    except TypeError:
+        return False
