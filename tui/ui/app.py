@@ -88,7 +88,9 @@ class LmTriageApp(
     ) -> None:
         super().__init__()
         self.core = core
-        self.clock = clock
+        # The header's time is the database's (the demo's ticking anchor, a server's clock):
+        # the one Since, Next retry and the advice are in, so they compare at a glance.
+        self.clock = core.now if clock is datetime.now else clock
         # P: how to open another [profiles.NAME]; the console then exits with ``next_core``
         # and is started again on it (see tui.ui.run), so no state of one server leaks into
         # the other's screen.
