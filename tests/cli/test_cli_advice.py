@@ -124,6 +124,19 @@ def test_allowlist_is_about_one_stream(demo_db, capsys) -> None:
     assert "cannot find your hostname" in text
 
 
+def test_allowlist_letter_weighs_every_ip_of_the_stream(demo_db, capsys) -> None:
+    """comcast.net in stream default has no domain row; one IP gets PTR refusals, another a
+    rate limit. The letter quotes both, so its "send it once this is fixed" must name the
+    fixable PTR cause (it named the busiest pair's throttle)."""
+    url = f"sqlite:///{demo_db}"
+    code = main(["allowlist-request", "--db", url, "--domain", "comcast.net", "--stream", "default"])
+    out = capsys.readouterr().out
+    assert code == 0
+    fixed = next(line for line in out.splitlines() if line.startswith("Note: send it once"))
+    assert "PTR" in fixed and "rate limit" not in fixed
+    assert "must have a PTR record" in out and "RL000001" in out
+
+
 def test_blocks_show_failed_split_and_delivered(sqlite_db, capsys) -> None:
     assert main(["blocks", *sqlite_db.args("--kind", "domain", "--format", "json")]) == 0
     rows = {r["domain"]: r for r in json.loads(capsys.readouterr().out)}

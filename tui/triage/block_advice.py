@@ -248,12 +248,29 @@ def allowlist_text(
                 exit_code=1,
             )
         stream = Stream(block.stream_id, block.stream_name)
-    advice = advise_block(core, conn, block, check_results)[0] if block is not None else None
     since = core.since()
-    groups = signature_groups(
-        core, conn, ReplyScope(stream_id=stream.id, domain=domain), since=since
-    )
+    scope = ReplyScope(stream_id=stream.id, domain=domain)
     ips = queries.stream_ips(core.schema, conn, stream.id)
+    groups = signature_groups(core, conn, scope, since=since, watch_ips=ips)
+    advice = None
+    if block is not None:
+        # The letter is about the stream and the domain, so its advice weighs the same
+        # replies it quotes (every IP's), not only those of its representative block: a PTR
+        # refusal of one IP outranks another IP's throttle here as it would in one block.
+        from dataclasses import replace
+
+        from tui.diagnose.advice import advise
+
+        facts = gather_facts(core, conn, block, check_results)
+        outcomes = (
+            queries.reply_outcomes(core.schema, conn, scope, since=since)
+            if core.schema.has("attempts")
+            else None
+        )
+        facts = replace(
+            facts, kind="domain", ip=None, mx=None, groups=tuple(groups), outcomes=outcomes
+        )
+        advice = advise(facts)
     limit = get_limit(core.schema, conn, domain) if core.schema.has("connection_limits") else None
     return allowlist_request(
         domain=domain,
