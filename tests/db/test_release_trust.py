@@ -48,6 +48,20 @@ def ids(db, kind: str) -> set[int]:  # noqa: ANN001
         return {r[0] for r in conn.execute(sa.text(f"select BlockID from {table(db, kind)}"))}
 
 
+def add_ip_pairs(lm_db, *rows: tuple[int, int, str, str, str]) -> None:  # noqa: ANN001
+    """Insert IP-pair block rows (BlockID, stream, IP, domain, blocking MX) with bound values."""
+    mx = "blockingmxip" if lm_db.backend == "postgresql" else "BlockingMXIP"
+    stmt = sa.text(
+        f"insert into {table(lm_db, 'ip')} (BlockID, MailStreamID, IPAddress, Domain, {mx}) "
+        "values (:id, :stream, :ip, :domain, :mx)"
+    )
+    with lm_db.engine.begin() as conn:
+        for block_id, stream, ip, domain, mx_ip in rows:
+            conn.execute(
+                stmt, {"id": block_id, "stream": stream, "ip": ip, "domain": domain, "mx": mx_ip}
+            )
+
+
 def blocks(core, kind: str, block_ids: list[int]):  # noqa: ANN001
     with core.connect() as conn:
         return fetch_blocks(core.schema, conn, kind, block_ids, since=None)
@@ -95,15 +109,11 @@ def test_domain_row_only_leaves_the_pairs(core, lm_db) -> None:
 
 
 def test_pairs_are_matched_case_insensitively_and_per_stream(core, lm_db) -> None:
-    with lm_db.engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                f"insert into {table(lm_db, 'ip')} (BlockID, MailStreamID, IPAddress, Domain, "
-                f"{'blockingmxip' if lm_db.backend == 'postgresql' else 'BlockingMXIP'}) "
-                "values (301, 1, '192.0.2.12', 'GMail.COM', '198.18.0.6'), "
-                "(302, 2, '198.51.100.20', 'gmail.com', '198.18.0.6')"
-            )
-        )
+    add_ip_pairs(
+        lm_db,
+        (301, 1, "192.0.2.12", "GMail.COM", "198.18.0.6"),
+        (302, 2, "198.51.100.20", "gmail.com", "198.18.0.6"),
+    )
     with core.connect() as conn:
         plan = plan_from_blocks(core.schema, conn, blocks(core, "domain", [101]))
     assert sorted(str(r.ref.key) for r in plan.rows) == [
@@ -147,14 +157,7 @@ def test_cli_domain_release_takes_its_pairs_in_every_stream(core, lm_db, capsys)
     """gmail.com has a domain row in stream 1 only; a pair in stream 2 (no domain row there)
     is gmail.com blocked too. ``--domain gmail.com`` without ``--stream`` once left it: what
     was released depended on whether a domain row existed somewhere."""
-    with lm_db.engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                f"insert into {table(lm_db, 'ip')} (BlockID, MailStreamID, IPAddress, Domain, "
-                f"{'blockingmxip' if lm_db.backend == 'postgresql' else 'BlockingMXIP'}) "
-                "values (302, 2, '198.51.100.20', 'GMAIL.com', '198.18.0.6')"
-            )
-        )
+    add_ip_pairs(lm_db, (302, 2, "198.51.100.20", "GMAIL.com", "198.18.0.6"))
     with core.connect() as conn:
         plan = plan_for_cli(core.schema, conn, domains=["gmail.com"])
         in_stream_2 = plan_for_cli(core.schema, conn, domains=["gmail.com"], stream_id=2)
@@ -171,7 +174,6 @@ def test_cli_domain_release_takes_its_pairs_in_every_stream(core, lm_db, capsys)
 def test_a_domain_typed_in_unicode_finds_its_a_label_rows(core, lm_db, capsys) -> None:
     """ListManager stores the ASCII form; `--domain Straße.de` once matched nothing (and
     `dcl` wrote xn--strae-oqa.de): every read and the release match both spellings."""
-    column = "blockingmxip" if lm_db.backend == "postgresql" else "BlockingMXIP"
     with lm_db.engine.begin() as conn:
         conn.execute(
             sa.text(
@@ -179,12 +181,7 @@ def test_a_domain_typed_in_unicode_finds_its_a_label_rows(core, lm_db, capsys) -
                 "values (150, 1, 'xn--strae-oqa.de')"
             )
         )
-        conn.execute(
-            sa.text(
-                f"insert into {table(lm_db, 'ip')} (BlockID, MailStreamID, IPAddress, Domain, "
-                f"{column}) values (350, 1, '192.0.2.10', 'straße.de', '198.18.0.9')"
-            )
-        )
+    add_ip_pairs(lm_db, (350, 1, "192.0.2.10", "straße.de", "198.18.0.9"))
     code = main(["blocks", *lm_db.args("--domain", "Straße.de", "--format", "json")])
     shown = json.loads(capsys.readouterr().out)
     assert code == 0 and {(b["kind"], b["block_id"]) for b in shown} == {("domain", 150), ("ip", 350)}
@@ -220,13 +217,7 @@ def test_a_reused_key_is_changed_not_released(core, lm_db) -> None:
     seen = blocks(core, "ip", [204])
     with lm_db.engine.begin() as conn:
         conn.execute(sa.text(f"delete from {table(lm_db, 'ip')} where BlockID = 204"))
-        mx = "blockingmxip" if lm_db.backend == "postgresql" else "BlockingMXIP"
-        conn.execute(
-            sa.text(
-                f"insert into {table(lm_db, 'ip')} (BlockID, MailStreamID, IPAddress, Domain, {mx}) "
-                "values (204, 2, '198.51.100.21', 'outlook.com', '198.18.2.9')"
-            )
-        )
+    add_ip_pairs(lm_db, (204, 2, "198.51.100.21", "outlook.com", "198.18.2.9"))
     for mode in ("delete", "retry-now"):
         result = release(core, [BlockRef.of(b) for b in seen], mode=mode)
         assert [str(k) for k in result.changed] == ["ip:204"] and result.released == []
@@ -250,14 +241,7 @@ def test_a_reused_key_is_changed_not_released(core, lm_db) -> None:
 def test_undo_refuses_when_the_block_came_back_in_another_case(core, lm_db) -> None:
     result = release(core, [BlockRef.of(b) for b in blocks(core, "ip", [201])])
     assert [str(k) for k in result.released] == ["ip:201"]
-    mx = "blockingmxip" if lm_db.backend == "postgresql" else "BlockingMXIP"
-    with lm_db.engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                f"insert into {table(lm_db, 'ip')} (BlockID, MailStreamID, IPAddress, Domain, {mx}) "
-                "values (399, 1, '192.0.2.10', 'GMail.COM', '198.18.0.5')"
-            )
-        )
+    add_ip_pairs(lm_db, (399, 1, "192.0.2.10", "GMail.COM", "198.18.0.5"))
     undo = undo_event(core.schema, core.engine, core.audit, core.audit_context(), result.event_id)
     assert undo.came_back == ["ip:201"] and not undo.ok
     assert 201 not in ids(lm_db, "ip")  # nothing put back over the block that came back
