@@ -238,3 +238,23 @@ async def test_help_at_80x24_shows_every_id_whole_and_groups_together(demo_db, m
         groups = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
         named = [g for g in groups if g]
         assert len(named) == len(set(named))  # each group once, its rows together
+
+
+async def test_keys_typed_right_after_slash_go_to_the_filter(demo_db, make_core) -> None:
+    """A burst ("/aol" then Enter, as a fast typist or a paste sends it) is queued before the
+    filter bar takes focus; the keys once reached the table: "a" marked every row, "m"
+    opened the stream picker."""
+    from textual import events
+
+    app = demo_app(demo_db, make_core)
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        for key, char in (("slash", "/"), ("a", "a"), ("o", "o"), ("l", "l"), ("enter", "\r")):
+            app.post_message(events.Key(key, char))
+        await pilot.pause(0.5)
+        await settle(pilot)
+        table = app.table_of("domains")
+        assert app.filters["domains"].text == "aol"
+        assert not table.marks
+        assert [table.cached_block(k).domain for k in table.keys] == ["aol.com"]
+        assert app.focused is table  # Enter closed the bar

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -88,6 +88,7 @@ class LmTriageApp(
     ) -> None:
         super().__init__()
         self.core = core
+        self.filter_opening = False  # "/" pressed, the filter bar not focused yet
         # The header's time is the database's (the demo's ticking anchor, a server's clock):
         # the one Since, Next retry and the advice are in, so they compare at a glance.
         self.clock = core.now if clock is datetime.now else clock
@@ -137,6 +138,24 @@ class LmTriageApp(
 
     # ------------------------------------------------------------------ layout
 
+    async def on_event(self, event: events.Event) -> None:
+        """Keys typed between "/" and the filter bar taking focus go to the bar, not to the
+        bindings of the table that still has focus (see ListFlow.action_filter)."""
+        if self.filter_opening and isinstance(event, events.Key):
+            bar = self.query_one(FilterBar)
+            if self.focused is bar or not bar.has_class("-shown"):
+                self.filter_opening = False
+            elif event.key == "enter":
+                self._close_filter_bar()  # what Enter in the bar does
+                return
+            elif event.key == "escape":
+                self.action_back()
+                return
+            else:
+                bar._forward_event(event)  # noqa: SLF001 - as App does for the focused widget
+                return
+        await super().on_event(event)
+
     def compose(self) -> ComposeResult:
         yield HeaderBar(id="header")
         with TabbedContent(initial="domains", id="tabs"):
@@ -163,6 +182,7 @@ class LmTriageApp(
         yield FilterBar(
             placeholder="filter: domain, IP, MX or description (Enter keeps, Esc clears)",
             id="filter",
+            select_on_focus=False,  # focus may arrive after the first keys: keep them
         )
         yield Static(Text(""), id="status")
         # The footer is mounted once the first rows are drawn (see start_up_rest): its keys

@@ -57,6 +57,11 @@ class ListFlow:
         bar = self.query_one(FilterBar)
         bar.value = self.filters[self.pane].text or ""
         bar.add_class("-shown")
+        # The bar takes focus on a later turn of the loop; keys typed right after "/" (a fast
+        # typist, a paste) are already queued and would reach the table's bindings ("/aol"
+        # ran "a", mark every row). Until it has focus, the app hands them to the bar
+        # (LmTriageApp.on_event).
+        self.filter_opening = True
         bar.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -78,6 +83,7 @@ class ListFlow:
             self._close_filter_bar()
 
     def _close_filter_bar(self) -> None:
+        self.filter_opening = False
         bar = self.query_one(FilterBar)
         bar.remove_class("-shown")
         if (table := self.active_table) is not None:
