@@ -75,29 +75,31 @@ def signature_groups(
     *,
     since: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
-    watch_ips: Sequence[str] = (),
 ) -> list[SignatureGroup]:
     """Every failed attempt in ``scope`` since ``since`` (default: the evidence window),
     grouped by reply signature with exact counts: what the drill-down, ``responses``,
-    ``explain`` and the advice show.
+    ``explain`` and the advice show. Each group also counts the attempts whose replies name
+    each of the scope's stream IPs (``named_ips``: which IPs a blocklist refusal is about).
 
     A block with very many different replies (:data:`BIG_BLOCK_TEXTS`) is grouped once and
-    reused while a cheap fingerprint of its failed attempts stays the same.
+    reused while a cheap fingerprint of its failed attempts stays the same: the drill-down
+    and the advice of one block share the one grouping.
     """
     from tui.diagnose.grouping import group_rows
 
     if not core.schema.has("attempts"):
         return []
     since = since or core.since()
-    key = (str(core.engine.url), scope, tuple(watch_ips))
+    key = (str(core.engine.url), scope)
     with _big_lock:
         known = _BIG_GROUPS.get(key)
     if known is not None:
         mark = _fingerprint(core, conn, scope, since)
         if mark == known[0]:
             return list(known[1])
+    watch = queries.stream_ips(core.schema, conn, scope.stream_id)
     rows = queries.iter_reply_rows(core.schema, conn, scope, since=since)
-    groups = group_rows(rows, progress=progress, watch_ips=watch_ips)
+    groups = group_rows(rows, progress=progress, watch_ips=watch)
     if sum(g.variants for g in groups) >= BIG_BLOCK_TEXTS:
         mark = _fingerprint(core, conn, scope, since)
         with _big_lock:
@@ -109,27 +111,35 @@ def signature_groups(
 
 
 def gather_facts(
-    core: Core, conn: Connection, block: Block, check_results: Sequence[CheckResult] = ()
+    core: Core,
+    conn: Connection,
+    block: Block,
+    check_results: Sequence[CheckResult] = (),
+    *,
+    scope: ReplyScope | None = None,
 ) -> BlockFacts:
-    """The facts :func:`tui.diagnose.advice.advise` reasons over, read for ``block``."""
+    """The facts :func:`tui.diagnose.advice.advise` reasons over, read for ``block``; with
+    ``scope`` (a stream and domain), the replies and outcomes of that scope instead of the
+    block's, as a domain block (the allowlist letter's advice)."""
     from tui.diagnose.advice import BlockFacts
 
     since = core.since()
-    scope = ReplyScope.for_block(block)
+    own_scope = scope is None
+    scope = scope or ReplyScope.for_block(block)
     ips = queries.stream_ips(core.schema, conn, block.stream_id)
-    groups = signature_groups(core, conn, scope, since=since, watch_ips=ips)
-    outcomes = block.outcomes
+    groups = signature_groups(core, conn, scope, since=since)
+    outcomes = block.outcomes if own_scope else None
     if outcomes is None and core.schema.has("attempts"):
         outcomes = queries.reply_outcomes(core.schema, conn, scope, since=since)
     limit = (
         get_limit(core.schema, conn, block.domain) if core.schema.has("connection_limits") else None
     )
     return BlockFacts(
-        kind=block.kind,
+        kind=block.kind if own_scope else "domain",
         domain=block.domain,
         stream_name=block.stream_name,
-        ip=block.ip,
-        mx=block.mx,
+        ip=block.ip if own_scope else None,
+        mx=block.mx if own_scope else None,
         description=block.description,
         since=block.since,
         next_retry=block.next_retry,
@@ -250,28 +260,22 @@ def allowlist_text(
         stream = Stream(block.stream_id, block.stream_name)
     since = core.since()
     scope = ReplyScope(stream_id=stream.id, domain=domain)
-    ips = queries.stream_ips(core.schema, conn, stream.id)
-    groups = signature_groups(core, conn, scope, since=since, watch_ips=ips)
-    advice = None
     if block is not None:
         # The letter is about the stream and the domain, so its advice weighs the same
         # replies it quotes (every IP's), not only those of its representative block: a PTR
         # refusal of one IP outranks another IP's throttle here as it would in one block.
-        from dataclasses import replace
-
         from tui.diagnose.advice import advise
 
-        facts = gather_facts(core, conn, block, check_results)
-        outcomes = (
-            queries.reply_outcomes(core.schema, conn, scope, since=since)
-            if core.schema.has("attempts")
-            else None
+        facts = gather_facts(core, conn, block, check_results, scope=scope)
+        groups, ips = list(facts.groups), list(facts.stream_ips)
+        advice, limit = advise(facts), facts.connection_limit
+    else:
+        groups = signature_groups(core, conn, scope, since=since)
+        ips = queries.stream_ips(core.schema, conn, stream.id)
+        advice = None
+        limit = (
+            get_limit(core.schema, conn, domain) if core.schema.has("connection_limits") else None
         )
-        facts = replace(
-            facts, kind="domain", ip=None, mx=None, groups=tuple(groups), outcomes=outcomes
-        )
-        advice = advise(facts)
-    limit = get_limit(core.schema, conn, domain) if core.schema.has("connection_limits") else None
     return allowlist_request(
         domain=domain,
         stream_name=stream.name,
