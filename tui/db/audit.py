@@ -344,9 +344,7 @@ class AuditStore:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
-        store = cls(engine, location=str(path))
-        _private_files(path)
-        return store
+        return cls(engine, location=str(path))
 
     # -- writing
 
