@@ -46,7 +46,8 @@ def domain_name(text: str, what: str = "domain") -> str:
 def domain_spellings(text: str) -> tuple[str, ...]:
     """The forms a domain typed by a person may be stored in, for matching (not for writes):
     lower case as given, and its other IDNA form (``straße.de`` and ``xn--strae-oqa.de``);
-    only the given form when it is not a valid IDN."""
+    only the given form when it is not a valid IDN. Never empty (``""`` stays ``("",)``:
+    an exact value, never "all")."""
     given = text.strip().rstrip(".").lower() if isinstance(text, str) else ""
     forms = [given]
     try:
@@ -56,4 +57,4 @@ def domain_spellings(text: str) -> tuple[str, ...]:
             forms.append(idna.decode(given).lower())
     except (idna.IDNAError, UnicodeError, ValueError):
         pass
-    return tuple(dict.fromkeys(f for f in forms if f))
+    return tuple(dict.fromkeys(forms))

@@ -40,3 +40,4 @@ def test_spellings_match_both_idna_forms() -> None:
     assert domain_spellings("XN--STRAE-OQA.de.") == ("xn--strae-oqa.de", "straße.de")
     assert domain_spellings("gmail.com") == ("gmail.com",)
     assert domain_spellings("%_[x]") == ("%_[x]",)  # not a name: matched as given, literally
+    assert domain_spellings(" ") == ("",)  # never empty: a blank value stays an exact value

@@ -142,7 +142,6 @@ def _pairs_of_domains(
     t = schema.t(table_key("ip"))
     by_stream: dict[int, set[str]] = defaultdict(set)
     for stream_id, domain in domains:
-        by_stream[stream_id].add(domain.strip().lower())
         by_stream[stream_id].update(domain_spellings(domain))  # straße.de = xn--strae-oqa.de
     ids: list[int] = []
     for stream_id, wanted in sorted(by_stream.items()):

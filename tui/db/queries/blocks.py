@@ -87,7 +87,7 @@ def _block_where(schema: BoundSchema, filt: BlockFilter) -> list[sa.ColumnElemen
     if filt.stream_id is not None:
         where.append(t.c.MailStreamID == filt.stream_id)
     if filt.domain is not None:
-        spellings = domain_spellings(filt.domain) or (filt.domain.strip().lower(),)
+        spellings = domain_spellings(filt.domain)
         where.append(sa.or_(*(text_equals(sa.func.lower(t.c.Domain), d) for d in spellings)))
     if filt.ip is not None and filt.kind == "ip":
         where.append(text_equals(t.c.IPAddress, filt.ip.strip()))

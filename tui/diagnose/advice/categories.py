@@ -123,10 +123,9 @@ def _part_rate(ctx: _Context, part: _Part, note: PB.CodeNote | None) -> None:
     facts = ctx.facts
     provider = PB.PROVIDERS.get(ctx.provider)
     current = facts.connection_limit or ConnectionLimit.default(ctx.domain)
-    volume = bool(note and note.volume)
-    proposed = None if note and note.no_limit else propose_limit(current, ctx.provider, volume=volume)
+    proposed = propose_limit(current, ctx.provider, volume=bool(note and note.volume))
     if note and note.no_limit:
-        pass  # the note's own steps say what to fix; fewer connections would not help
+        pass  # about the messages, not the connections: the note's own steps say what to fix
     elif proposed is None:
         part.steps.append(
             f"{ctx.domain}'s Domain Connection Limit is already as low as it goes "

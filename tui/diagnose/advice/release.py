@@ -78,7 +78,7 @@ def _release(
         )
         reason += "; ListManager will not retry by itself (Permanent)"
     elif when == PB.WHEN_WAIT and not_before is not None:
-        if fmt_time(retry) == fmt_time(not_before) or _within_a_minute(retry, not_before):
+        if _within_a_minute(retry, not_before):
             steps.append(
                 f"ListManager retries by itself at {fmt_time(retry)}, as the cool-down ends: "
                 f"no release is needed ({cmd} only to be sure)."
