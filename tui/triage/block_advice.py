@@ -75,11 +75,13 @@ def signature_groups(
     *,
     since: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
+    stream_ips: Sequence[str] | None = None,
 ) -> list[SignatureGroup]:
     """Every failed attempt in ``scope`` since ``since`` (default: the evidence window),
     grouped by reply signature with exact counts: what the drill-down, ``responses``,
     ``explain`` and the advice show. Each group also counts the attempts whose replies name
-    each of the scope's stream IPs (``named_ips``: which IPs a blocklist refusal is about).
+    each of the scope's stream IPs (``named_ips``: which IPs a blocklist refusal is about);
+    ``stream_ips`` saves reading them again when the caller has them.
 
     A block with very many different replies (:data:`BIG_BLOCK_TEXTS`) is grouped once and
     reused while a cheap fingerprint of its failed attempts stays the same: the drill-down
@@ -97,9 +99,10 @@ def signature_groups(
         mark = _fingerprint(core, conn, scope, since)
         if mark == known[0]:
             return list(known[1])
-    watch = queries.stream_ips(core.schema, conn, scope.stream_id)
+    if stream_ips is None:
+        stream_ips = queries.stream_ips(core.schema, conn, scope.stream_id)
     rows = queries.iter_reply_rows(core.schema, conn, scope, since=since)
-    groups = group_rows(rows, progress=progress, watch_ips=watch)
+    groups = group_rows(rows, progress=progress, watch_ips=stream_ips)
     if sum(g.variants for g in groups) >= BIG_BLOCK_TEXTS:
         mark = _fingerprint(core, conn, scope, since)
         with _big_lock:
@@ -127,7 +130,7 @@ def gather_facts(
     own_scope = scope is None
     scope = scope or ReplyScope.for_block(block)
     ips = queries.stream_ips(core.schema, conn, block.stream_id)
-    groups = signature_groups(core, conn, scope, since=since)
+    groups = signature_groups(core, conn, scope, since=since, stream_ips=ips)
     outcomes = block.outcomes if own_scope else None
     if outcomes is None and core.schema.has("attempts"):
         outcomes = queries.reply_outcomes(core.schema, conn, scope, since=since)
