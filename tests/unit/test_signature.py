@@ -200,3 +200,11 @@ def test_signature_never_raises_and_is_idempotent(text: str) -> None:
     once = signature(text)
     assert isinstance(once, str)
     assert signature(once) == once
+
+
+def test_a_bare_url_around_a_www_url_does_not_repeat_text() -> None:
+    """Hypothesis found it: the bare URL "0.AA/WWW.0" overlapped the "WWW.0" inside it, and
+    the overlapping spans wrote the text twice ("0.AA/WWW.0WWW.0"), so signing was not
+    idempotent."""
+    first = signature("0.AA/WWW.0")
+    assert "WWW.0WWW" not in first and signature(first) == first

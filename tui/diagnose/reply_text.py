@@ -92,10 +92,11 @@ def _url_spans(text: str) -> list[tuple[int, int]]:
     if text.count("/") > sum(text.count("/", a, b) for a, b in spans):
         taken = list(spans)
         for m in _URL_BARE.finditer(text):
-            if any(a <= m.start() < b for a, b in taken):
-                continue
             url = m.group(0).rstrip(_URL_TRAILING)
-            spans.append((m.start(), m.start() + len(url)))
+            start, end = m.start(), m.start() + len(url)
+            if any(a < end and start < b for a, b in taken):
+                continue  # overlaps a scheme URL ("0.aa/www.0"): spans must not overlap
+            spans.append((start, end))
         spans.sort()
     return spans
 
