@@ -44,17 +44,15 @@ INT_RANGES: dict[tuple[str, str], Range] = {
 
 
 # Options with two names: an error names both, whichever was typed.
-_ALIASES = {"--window": "--window/--since"}
-
-
 def _flag_names(parser: argparse.ArgumentParser) -> dict[str, str]:
-    """dest -> the option string people type (the first long one)."""
+    """dest -> the option strings people type: the long ones, ``--window/--since`` for an
+    option with two names (an error names both, whichever was typed)."""
     names: dict[str, str] = {}
     for action in parser._actions:  # noqa: SLF001 - argparse keeps no public list
         if not action.option_strings:
             continue
         longs = [o for o in action.option_strings if o.startswith("--")]
-        names.setdefault(action.dest, (longs or action.option_strings)[0])
+        names.setdefault(action.dest, "/".join(longs) or action.option_strings[0])
     return names
 
 
@@ -86,7 +84,7 @@ def validate_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
         for item in _values(value):
             if isinstance(item, str) and not item.strip():
                 raise LmError(
-                    f"{_ALIASES.get(flags[dest], flags[dest])} was given an empty value; give a value or leave the option "
+                    f"{flags[dest]} was given an empty value; give a value or leave the option "
                     "out (an empty value never means 'everything')",
                     exit_code=2,
                 )
