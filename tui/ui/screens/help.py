@@ -45,19 +45,25 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text(note + "  Esc closes."), classes="note")
 
     def on_mount(self) -> None:
-        """Fill the table from the binding definitions, grouped; long descriptions wrap so
-        every column, the id to rebind by included, fits the dialog's width."""
+        """Fill the table once the dialog is laid out: its width decides the wrapping."""
+        self.call_after_refresh(self._fill)
+
+    def _fill(self) -> None:
+        """The table from the binding definitions, grouped; long descriptions wrap so every
+        column, the id to rebind by included, fits the dialog's width."""
         table = self.query_one(DataTable)
         rows = []
         for key in (*KEYS, *TABLE_KEYS):
             keys = self.keymap.get(key.id, key.keys)
             does = key.description + ("  (off: read-only)" if key.writes and self.read_only else "")
             rows.append((key.group, display_keys(keys), key.id, does))
-        order = {group: i for i, group in reversed(list(enumerate(r[0] for r in rows)))}
+        order: dict[str, int] = {}
+        for group, *_ in rows:
+            order.setdefault(group, len(order))
         rows.sort(key=lambda r: order[r[0]])  # stable: each group together, in its first place
         widths = [min(max(len(r[0]) for r in rows), 10)]
         widths += [max(len(r[i]) for r in rows) for i in (1, 2)]
-        room = self.query_one(Vertical).content_region.width or self.app.size.width - 4
+        room = self.query_one(Vertical).content_region.width
         # Each cell has one column of padding either side; the scroll bar takes two.
         does_width = max(20, room - sum(widths) - 2 * 4 - 3)
         for label, width in zip(("Group", "Keys", "Id", "Does"), (*widths, does_width), strict=True):
