@@ -14,6 +14,8 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
+from tests.support.demo_pg import drop_database, url_of
+
 PG_ADMIN_URL = os.environ.get(
     "LMTRIAGE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -31,17 +33,12 @@ def temp_pg_database(*, encoding: str | None = None, locale: str = "C") -> Itera
     options = (
         f" ENCODING '{encoding}' LC_COLLATE '{locale}' LC_CTYPE '{locale}'" if encoding else ""
     )
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE template0{options}')
-    url = sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     try:
-        yield url
-    finally:
         with admin.connect() as conn:
-            conn.exec_driver_sql(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE template0{options}')
+    finally:
         admin.dispose()
+    try:
+        yield url_of(PG_ADMIN_URL, name)
+    finally:
+        drop_database(PG_ADMIN_URL, name)
